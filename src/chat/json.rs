@@ -1,0 +1,118 @@
+//! The dataset shape: one conversation per JSON document or per JSONL line.
+
+use std::io::BufRead;
+
+use super::{decode_utf8, validate, ChatItem, Conversation, ParseError};
+
+/// Deserialises one conversation, reporting the path of the offending field.
+fn conversation(value: &str, name: &str, line_base: usize, default_id: String) -> ChatItem {
+    let mut de = serde_json::Deserializer::from_str(value);
+    let result: Result<Conversation, _> = serde_path_to_error::deserialize(&mut de);
+    let mut conv = result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let line = line_base + inner.line().saturating_sub(1);
+        ParseError::new(name, Some(line), (path != ".").then_some(path), strip_position(&inner))
+    })?;
+    de.end().map_err(|e| ParseError::new(name, Some(line_base + e.line() - 1), None, strip_position(&e)))?;
+    if conv.id.is_empty() {
+        conv.id = default_id;
+    }
+    validate(conv, name, Some(line_base))
+}
+
+/// serde_json's message without its " at line L column C" suffix (the line is reported
+/// separately, relative to the whole file).
+fn strip_position(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+        None => msg,
+    }
+}
+
+/// Parses a whole JSON document: one conversation, an array of them, or
+/// `{"conversations": [...]}`.
+pub fn parse_document(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return vec![Err(ParseError::new(name, Some(e.line()), None, strip_position(&e)))],
+    };
+    let list = match &value {
+        serde_json::Value::Array(items) => Some(items.clone()),
+        serde_json::Value::Object(o) if o.contains_key("conversations") && !o.contains_key("messages") => {
+            match o.get("conversations") {
+                Some(serde_json::Value::Array(items)) => Some(items.clone()),
+                _ => {
+                    return vec![Err(ParseError::new(name, None, Some("conversations".into()), "expected an array"))]
+                }
+            }
+        }
+        _ => None,
+    };
+    match list {
+        None => vec![conversation(text, name, 1, stem.to_string())],
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                conversation(&item.to_string(), name, 1, format!("{stem}:{}", i + 1)).map_err(|mut e| {
+                    // Positions inside the re-serialised item are meaningless; name the item.
+                    e.line = None;
+                    e.field = Some(match e.field {
+                        Some(f) => format!("[{i}].{f}"),
+                        None => format!("[{i}]"),
+                    });
+                    e
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Streams JSONL: one conversation per non-empty line; a bad line yields an error and the
+/// reader goes on with the next.
+pub struct JsonlReader {
+    reader: Box<dyn BufRead>,
+    name: String,
+    stem: String,
+    line: usize,
+    done: bool,
+}
+
+impl JsonlReader {
+    /// Reads from `reader`; `name` labels errors and `stem` prefixes derived ids.
+    pub fn new(reader: Box<dyn BufRead>, name: &str, stem: &str) -> Self {
+        Self { reader, name: name.to_string(), stem: stem.to_string(), line: 0, done: false }
+    }
+}
+
+impl Iterator for JsonlReader {
+    type Item = ChatItem;
+
+    fn next(&mut self) -> Option<ChatItem> {
+        while !self.done {
+            let mut buf = Vec::new();
+            match self.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    let text = match decode_utf8(&buf, &self.name, self.line) {
+                        Ok(t) => t,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    let text = text.trim();
+                    if text.is_empty() {
+                        continue;
+                    }
+                    return Some(conversation(text, &self.name, self.line, format!("{}:{}", self.stem, self.line)));
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(ParseError::new(&self.name, Some(self.line + 1), None, e.to_string())));
+                }
+            }
+        }
+        None
+    }
+}

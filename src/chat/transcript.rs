@@ -1,0 +1,57 @@
+//! Plain transcripts: one `Name: text` per line; lines without a name continue the
+//! previous message.
+
+use super::{validate, ChatItem, Conversation, Message, ParseError};
+
+/// Longest sender name accepted before the colon.
+const MAX_NAME_CHARS: usize = 60;
+
+fn speaker(line: &str) -> Option<(&str, &str)> {
+    let (name, text) = line.split_once(':')?;
+    let name = name.trim();
+    let ok = !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS && !name.contains("://");
+    ok.then(|| (name, text.trim()))
+}
+
+/// Parses a transcript into one conversation named after the source.
+pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
+    let mut messages: Vec<Message> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches('\u{feff}').trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        match (speaker(line), messages.last_mut()) {
+            (Some((sender, body)), _) => messages.push(Message {
+                sender: sender.to_string(),
+                text: body.to_string(),
+                ts: None,
+                stage: None,
+            }),
+            (None, Some(last)) => {
+                last.text.push('\n');
+                last.text.push_str(line.trim());
+            }
+            (None, None) => {
+                return vec![Err(ParseError::new(name, Some(i + 1), None, "expected `Name: text`"))];
+            }
+        }
+    }
+    let conv = Conversation { id: stem.to_string(), lang: None, label: None, scam_type: None, messages };
+    vec![validate(conv, name, None)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_speakers_and_continuations() {
+        let conv = parse("Anna: hi\nare you there?\n\nme: yes: why", "t.txt", "t").pop().unwrap().unwrap();
+        assert_eq!(conv.messages.len(), 2);
+        assert_eq!(conv.messages[0].text, "hi\nare you there?");
+        assert_eq!(conv.messages[1].text, "yes: why");
+        let err = parse("hello there", "t.txt", "t").pop().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "t.txt:1: expected `Name: text`");
+    }
+}

@@ -1,0 +1,104 @@
+//! WhatsApp chat exports (`.txt`), both the iOS style `[dd/mm/yy, hh:mm:ss] Name: text`
+//! and the Android style `dd/mm/yyyy, hh:mm - Name: text`; lines without a header continue
+//! the previous message, and system lines (no `Name:`) are skipped.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{validate, ChatItem, Conversation, Message, ParseError};
+
+const TIME: &str = r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:[\s\x{202f}]?[AaPp]\.?\s?[Mm]\.?)?";
+const DATE: &str = r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}";
+
+static IOS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"^\[({DATE}),?\s({TIME})\]\s(.*)$")).expect("valid regex")
+});
+static ANDROID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"^({DATE}),?\s({TIME})\s[-\x{{2013}}]\s(.*)$")).expect("valid regex")
+});
+
+fn clean(line: &str) -> &str {
+    line.trim_start_matches(['\u{200e}', '\u{200f}', '\u{feff}']).trim_end()
+}
+
+/// The `(date, time, rest)` of a line that starts a new entry.
+fn header(line: &str) -> Option<(String, String, String)> {
+    let line = clean(line);
+    let caps = IOS.captures(line).or_else(|| ANDROID.captures(line))?;
+    Some((caps[1].to_string(), caps[2].replace('\u{202f}', " "), caps[3].to_string()))
+}
+
+/// Whether `line` starts a WhatsApp export entry.
+pub fn is_header(line: &str) -> bool {
+    header(line).is_some()
+}
+
+/// Parses a whole export into one conversation named after the file.
+pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
+    let mut messages: Vec<Message> = Vec::new();
+    let mut continuing = false;
+    let mut seen_header = false;
+    for (i, raw) in text.lines().enumerate() {
+        match header(raw) {
+            Some((date, time, rest)) => {
+                seen_header = true;
+                let rest = rest.trim_start_matches('\u{200e}');
+                match rest.split_once(": ") {
+                    Some((sender, body)) if !sender.trim().is_empty() => {
+                        messages.push(Message {
+                            sender: sender.trim().to_string(),
+                            text: clean(body).to_string(),
+                            ts: Some(format!("{date} {time}")),
+                            stage: None,
+                        });
+                        continuing = true;
+                    }
+                    _ => continuing = false, // system line: encryption notice, joins, calls
+                }
+            }
+            None if continuing => {
+                if let Some(last) = messages.last_mut() {
+                    last.text.push('\n');
+                    last.text.push_str(clean(raw));
+                }
+            }
+            None if !seen_header && !raw.trim().is_empty() => {
+                return vec![Err(ParseError::new(
+                    name,
+                    Some(i + 1),
+                    None,
+                    "expected a WhatsApp entry like `[dd/mm/yy, hh:mm:ss] Name: text`",
+                ))];
+            }
+            None => {}
+        }
+    }
+    for m in &mut messages {
+        m.text = m.text.trim_end().to_string();
+    }
+    let conv = Conversation { id: stem.to_string(), lang: None, label: None, scam_type: None, messages };
+    vec![validate(conv, name, None)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_styles_multiline_and_system_lines() {
+        let ios = "[12/03/24, 10:01:22] Messages and calls are end-to-end encrypted.\n\
+                   [12/03/24, 10:01:22] Anna: hi, is this David?\n\
+                   [12/03/24, 10:02:05] David: no\nwho is this?\n\
+                   \u{200e}[12/03/24, 10:03:00] Anna: sorry 😊";
+        let conv = parse(ios, "chat.txt", "chat").pop().unwrap().unwrap();
+        let texts: Vec<_> = conv.messages.iter().map(|m| (m.sender.as_str(), m.text.as_str())).collect();
+        assert_eq!(texts, vec![("Anna", "hi, is this David?"), ("David", "no\nwho is this?"), ("Anna", "sorry 😊")]);
+        assert_eq!(conv.messages[0].ts.as_deref(), Some("12/03/24 10:01:22"));
+
+        let android = "03/12/2024, 22:15 - Ravi: hello ji\n03/12/2024, 22:16 - Ravi added Priya\n3/12/24, 10:16\u{202f}PM - Priya: hi";
+        let conv = parse(android, "a.txt", "a").pop().unwrap().unwrap();
+        assert_eq!(conv.messages.len(), 2);
+        assert_eq!(conv.messages[1].ts.as_deref(), Some("3/12/24 10:16 PM"));
+    }
+}

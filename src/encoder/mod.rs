@@ -1,0 +1,219 @@
+//! The sentence encoder: tokenises messages in parallel, batches them by a token budget,
+//! runs a transformer and mean-pools the last hidden states into L2-normalised embeddings.
+//!
+//! The architecture is chosen from the model's `config.json` (`model_type`); each one lives
+//! in its own file and implements [`EmbeddingModel`].
+
+mod bert;
+
+use anyhow::{anyhow, bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
+use tokenizers::Tokenizer;
+
+use crate::model::ModelFiles;
+
+/// The seam between batching and a concrete transformer.
+pub trait EmbeddingModel: Send + Sync {
+    /// Mean-pooled, un-normalised embeddings `[batch, dim]` of a padded batch of token ids
+    /// `[batch, len]` with attention mask `[batch, len]` (1 for real tokens).
+    fn pooled(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor>;
+    /// Embedding width.
+    fn dim(&self) -> usize;
+}
+
+/// Encoder settings.
+#[derive(Debug, Clone)]
+pub struct EncoderOptions {
+    /// Upper bound on padded tokens (batch size × longest sequence) per forward pass.
+    pub max_batch_tokens: usize,
+    /// Longest sequence, special tokens included; longer messages are truncated.
+    pub max_len: usize,
+    /// Text prepended to every message (the e5 model card asks for `"query: "`).
+    pub prefix: String,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        Self { max_batch_tokens: 8192, max_len: 512, prefix: "query: ".into() }
+    }
+}
+
+/// Embeddings of a list of texts, in input order.
+#[derive(Debug, Clone, Default)]
+pub struct Embeddings {
+    /// One L2-normalised vector per text.
+    pub vectors: Vec<Vec<f32>>,
+    /// Texts cut at `max_len` tokens.
+    pub truncated: usize,
+    /// Tokens fed to the model (special tokens included, padding excluded).
+    pub tokens: usize,
+}
+
+/// A loaded tokenizer and transformer on a device.
+pub struct Encoder {
+    tokenizer: Tokenizer,
+    model: Box<dyn EmbeddingModel>,
+    device: Device,
+    options: EncoderOptions,
+    eos: u32,
+}
+
+#[derive(serde::Deserialize)]
+struct ModelType {
+    model_type: String,
+}
+
+impl Encoder {
+    /// Loads the model described by `files` onto `device`.
+    pub fn load(files: &ModelFiles, device: &Device, options: EncoderOptions) -> Result<Self> {
+        if options.max_len < 2 || options.max_batch_tokens < options.max_len {
+            bail!("max_batch_tokens ({}) must be at least max_len ({})", options.max_batch_tokens, options.max_len);
+        }
+        let tokenizer = Tokenizer::from_file(&files.tokenizer)
+            .map_err(|e| anyhow!("loading {}: {e}", files.tokenizer.display()))?;
+        let config_text = std::fs::read_to_string(&files.config)
+            .with_context(|| format!("reading {}", files.config.display()))?;
+        let kind: ModelType = serde_json::from_str(&config_text)
+            .with_context(|| format!("{}: no model_type", files.config.display()))?;
+        let model: Box<dyn EmbeddingModel> = match kind.model_type.as_str() {
+            "bert" => Box::new(bert::Bert::load(&config_text, &files.weights, device)?),
+            other => bail!("{}: unsupported model_type {other:?} (supported: bert)", files.config.display()),
+        };
+        let eos = tokenizer
+            .token_to_id("</s>")
+            .or_else(|| tokenizer.token_to_id("[SEP]"))
+            .ok_or_else(|| anyhow!("{}: no end-of-sequence token", files.tokenizer.display()))?;
+        Ok(Self { tokenizer, model, device: device.clone(), options, eos })
+    }
+
+    /// Embedding width.
+    pub fn dim(&self) -> usize {
+        self.model.dim()
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Token ids of each text (prefix and special tokens included), truncated to
+    /// `max_len`, tokenised in parallel. The flag says whether a text was truncated.
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<(Vec<u32>, bool)>> {
+        let max = self.options.max_len;
+        texts
+            .par_iter()
+            .map(|text| {
+                let input = format!("{}{}", self.options.prefix, text);
+                let enc = self.tokenizer.encode(input, true).map_err(|e| anyhow!("tokenizing: {e}"))?;
+                let mut ids = enc.get_ids().to_vec();
+                let cut = ids.len() > max;
+                if cut {
+                    ids.truncate(max - 1);
+                    ids.push(self.eos);
+                }
+                Ok((ids, cut))
+            })
+            .collect()
+    }
+
+    /// Embeds `texts`; messages from many conversations can be passed together.
+    pub fn embed(&self, texts: &[&str]) -> Result<Embeddings> {
+        self.embed_with_progress(texts, &|_| {})
+    }
+
+    /// Like [`Encoder::embed`], calling `done(n)` after each batch of `n` texts.
+    pub fn embed_with_progress(&self, texts: &[&str], done: &dyn Fn(usize)) -> Result<Embeddings> {
+        let tokens = self.tokenize(texts)?;
+        let truncated = tokens.iter().filter(|(_, cut)| *cut).count();
+        let total: usize = tokens.iter().map(|(ids, _)| ids.len()).sum();
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for batch in length_batches(&tokens, self.options.max_batch_tokens) {
+            let rows = self.forward(batch.iter().map(|&i| tokens[i].0.as_slice()))?;
+            for (&i, row) in batch.iter().zip(rows) {
+                vectors[i] = row;
+            }
+            done(batch.len());
+        }
+        Ok(Embeddings { vectors, truncated, tokens: total })
+    }
+
+    fn forward<'a>(&self, seqs: impl Iterator<Item = &'a [u32]> + Clone) -> Result<Vec<Vec<f32>>> {
+        let n = seqs.clone().count();
+        let len = seqs.clone().map(<[u32]>::len).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for s in seqs {
+            ids.extend_from_slice(s);
+            ids.extend(std::iter::repeat_n(0u32, len - s.len()));
+            mask.extend(std::iter::repeat_n(1u32, s.len()));
+            mask.extend(std::iter::repeat_n(0u32, len - s.len()));
+        }
+        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
+        let pooled = self.model.pooled(&ids, &mask)?;
+        let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::INFINITY)?;
+        let normed = pooled.broadcast_div(&norm)?.to_dtype(DType::F32)?;
+        Ok(normed.to_vec2()?)
+    }
+}
+
+/// Groups sequence indices into batches of similar length, longest first, so that
+/// `batch size × longest sequence` stays within `max_tokens` and padding stays small.
+pub fn length_batches(seqs: &[(Vec<u32>, bool)], max_tokens: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..seqs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].0.len()));
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut longest = 0;
+    for i in order {
+        let len = seqs[i].0.len().max(1);
+        let width = longest.max(len);
+        if !current.is_empty() && width * (current.len() + 1) > max_tokens {
+            batches.push(std::mem::take(&mut current));
+            longest = 0;
+        }
+        longest = longest.max(len);
+        current.push(i);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+/// Mean of `hidden` `[batch, len, dim]` over the positions where `mask` `[batch, len]` is 1.
+pub fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let mask = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?;
+    let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+    let counts = mask.sum(1)?.clamp(1.0, f64::INFINITY)?;
+    summed.broadcast_div(&counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_the_token_budget_and_cover_every_sequence() {
+        let lens = [5usize, 40, 3, 17, 17, 2, 60, 9];
+        let seqs: Vec<(Vec<u32>, bool)> = lens.iter().map(|&l| (vec![1; l], false)).collect();
+        let batches = length_batches(&seqs, 64);
+        let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+        seen.sort();
+        assert_eq!(seen, (0..lens.len()).collect::<Vec<_>>());
+        for b in &batches {
+            let longest = b.iter().map(|&i| lens[i]).max().unwrap();
+            assert!(longest * b.len() <= 64 || b.len() == 1, "{b:?}");
+        }
+        assert_eq!(batches[0], vec![6], "longest sequence alone first");
+    }
+
+    #[test]
+    fn mean_pool_ignores_padding() -> candle_core::Result<()> {
+        let hidden = Tensor::new(&[[[1f32, 2.], [3., 4.], [100., 100.]]], &Device::Cpu)?;
+        let mask = Tensor::new(&[[1u32, 1, 0]], &Device::Cpu)?;
+        assert_eq!(mean_pool(&hidden, &mask)?.to_vec2::<f32>()?, vec![vec![2., 3.]]);
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! scamstage: reads chat conversations in many languages and says how far a romance /
+//! "pig-butchering" scam has progressed in them.
+//!
+//! The library does the work; `main.rs` only parses arguments.
+//! - [`chat`]: conversations from JSON/JSONL, transcripts, WhatsApp and Telegram exports.
+//! - [`taxonomy`]: the fixed stage / label / scam-type strings.
+//! - [`model`]: finding or fetching multilingual-e5-small in the Hugging Face layout.
+//! - [`encoder`]: batched, length-sorted message embeddings on Candle.
+//! - [`device`]: CPU / CUDA / Metal selection.
+
+pub mod chat;
+pub mod device;
+pub mod encoder;
+pub mod model;
+pub mod progress;
+pub mod taxonomy;

@@ -1,0 +1,89 @@
+//! The fixed label taxonomy: per-message stages, conversation labels and scam types.
+
+use serde::{Deserialize, Serialize};
+
+/// The stage of the scam script a conversation is in as of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Ordinary conversation, no scam signal.
+    None,
+    /// The hook from a stranger.
+    Contact,
+    /// Grooming: flattery, love-bombing, mirrored life story, future-faking.
+    Rapport,
+    /// Moving off-platform, secrecy, avoiding video calls.
+    Isolation,
+    /// Introducing an investment or earning opportunity.
+    Pitch,
+    /// Demands or pressure for money.
+    Extraction,
+    /// Trafficking-style job lure (its own track).
+    Recruitment,
+}
+
+impl Stage {
+    /// Every stage, in index order.
+    pub const ALL: [Stage; 7] = [
+        Stage::None,
+        Stage::Contact,
+        Stage::Rapport,
+        Stage::Isolation,
+        Stage::Pitch,
+        Stage::Extraction,
+        Stage::Recruitment,
+    ];
+
+    /// The label string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::None => "none",
+            Stage::Contact => "contact",
+            Stage::Rapport => "rapport",
+            Stage::Isolation => "isolation",
+            Stage::Pitch => "pitch",
+            Stage::Extraction => "extraction",
+            Stage::Recruitment => "recruitment",
+        }
+    }
+
+    /// Position in [`Stage::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether the stage is a scam signal.
+    pub fn is_scam(self) -> bool {
+        self != Stage::None
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Conversation-level verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    /// A scam conversation.
+    Scam,
+    /// An ordinary conversation.
+    Benign,
+}
+
+/// Kind of scam a conversation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScamType {
+    /// Romance leading to an investment platform ("pig butchering").
+    RomanceInvestment,
+    /// Romance leading to direct requests for money.
+    RomanceMoney,
+    /// Job lure recruiting people into scam compounds.
+    JobRecruitment,
+    /// Not a scam.
+    None,
+}
