@@ -7,10 +7,23 @@
 //! - [`model`]: finding or fetching multilingual-e5-small in the Hugging Face layout.
 //! - [`encoder`]: batched, length-sorted message embeddings on Candle.
 //! - [`device`]: CPU / CUDA / Metal selection.
+//! - [`head`], [`decode`], [`risk`]: the stage head, timeline decoding, calibrated risk.
+//! - [`classifier`], [`score`], [`render`]: verdicts, streaming scoring, the text view.
+//! - [`train`], [`metrics`]: training the head and measuring it.
 
 pub mod chat;
+pub mod classifier;
+pub mod decode;
 pub mod device;
 pub mod encoder;
+pub mod eval;
+pub mod head;
+pub mod metrics;
 pub mod model;
 pub mod progress;
+pub mod render;
+pub mod report;
+pub mod risk;
+pub mod score;
 pub mod taxonomy;
+pub mod train;

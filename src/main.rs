@@ -7,9 +7,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use scamstage::chat::{self, InputFormat};
+use scamstage::classifier::{Classifier, ScoreOptions};
 use scamstage::device::{self, DeviceSpec};
-use scamstage::encoder::{Encoder, EncoderOptions};
-use scamstage::model::ModelStore;
+use scamstage::encoder::{EmbeddingCache, Encoder, EncoderOptions};
+use scamstage::head::{DEFAULT_HEAD, HEAD_CARD, HEAD_WEIGHTS};
+use scamstage::model::{convert::write_atomic, ModelStore, DEFAULT_MODEL};
+use scamstage::score::{score_stream, OutputFormat};
+use scamstage::train::{train, TrainOptions};
 
 #[derive(Parser)]
 #[command(name = "scamstage", version, about = "How far has a romance / pig-butchering scam progressed in a chat?")]
@@ -52,6 +56,66 @@ enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// Score conversations: risk, stage timeline, scam type and evidence.
+    Score {
+        /// Chat files or directories (`-` for stdin).
+        #[arg(default_value = "-")]
+        inputs: Vec<String>,
+        /// Output format (default: text on a terminal, else jsonl).
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
+        /// Decision threshold on risk (default: the head's, chosen for ≤ 4 % false positives).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Stage head directory (default: models/stage-head).
+        #[arg(long)]
+        head: Option<PathBuf>,
+        /// Sender name of the user; everyone else is treated as the other party.
+        #[arg(long)]
+        me: Option<String>,
+    },
+    /// Train a stage head on labelled conversations (JSONL dataset shape).
+    Train {
+        /// Labelled chat files or directories.
+        #[arg(long, required = true, num_args = 1..)]
+        data: Vec<String>,
+        /// Output directory for head.safetensors and card.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed for the dev split, initialisation, shuffling and dropout.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Training epochs.
+        #[arg(long, default_value_t = TrainOptions::default().epochs)]
+        epochs: usize,
+        /// Directory for cached message embeddings.
+        #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Evaluate on labelled conversations: metrics.json, predictions.jsonl, report.md.
+    Eval {
+        /// Labelled chat files or directories.
+        #[arg(required = true)]
+        data: Vec<String>,
+        /// Output directory.
+        #[arg(long, default_value = "eval/latest")]
+        out: PathBuf,
+        /// Stage head directory (default: models/stage-head).
+        #[arg(long)]
+        head: Option<PathBuf>,
+        /// Decision threshold on risk (default: the head's).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Bootstrap resamples for the 95 % intervals.
+        #[arg(long, default_value_t = 1000)]
+        bootstrap: usize,
+        /// Seed of the bootstrap.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Directory for cached message embeddings.
+        #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Write one embedding per message as JSONL (a debugging and research aid).
     Embed {
         /// Chat files or directories (`-` for stdin).
@@ -69,8 +133,12 @@ enum ModelsAction {
 }
 
 impl Global {
+    fn models_dir(&self) -> PathBuf {
+        self.models_dir.clone().unwrap_or_else(ModelStore::default_dir)
+    }
+
     fn store(&self) -> ModelStore {
-        ModelStore::new(self.models_dir.clone().unwrap_or_else(ModelStore::default_dir), !self.quiet)
+        ModelStore::new(self.models_dir(), !self.quiet)
     }
 
     fn encoder(&self) -> Result<Encoder> {
@@ -121,6 +189,124 @@ fn embed(global: &Global, inputs: &[String]) -> Result<bool> {
     Ok(clean)
 }
 
+fn score(global: &Global, inputs: &[String], format: Option<OutputFormat>, options: ScoreOptions, head: Option<&PathBuf>) -> Result<bool> {
+    use std::io::IsTerminal;
+    let head = head.cloned().unwrap_or_else(|| global.models_dir().join(DEFAULT_HEAD));
+    let classifier = Classifier::load(global.encoder()?, &head)?;
+    let stdout = std::io::stdout();
+    let format = format.unwrap_or(if stdout.is_terminal() { OutputFormat::Text } else { OutputFormat::Jsonl });
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let summary = score_stream(
+        &classifier,
+        chat::read_inputs(inputs, global.input_format),
+        &options,
+        format,
+        CHUNK,
+        &mut out,
+        &mut |e| eprintln!("scamstage: skipped {e}"),
+    )?;
+    if !global.quiet {
+        eprintln!(
+            "scamstage: scored {} conversations ({} messages){}",
+            summary.conversations,
+            summary.messages,
+            if summary.errors > 0 { format!(", {} inputs rejected", summary.errors) } else { String::new() }
+        );
+    }
+    Ok(summary.errors == 0)
+}
+
+fn train_head(global: &Global, data: &[String], out_dir: &PathBuf, options: TrainOptions, cache_dir: Option<&PathBuf>) -> Result<bool> {
+    let convs = read_all(global, data)?;
+    let encoder = global.encoder()?;
+    let embedded = embed_cached(global, &encoder, &convs, cache_dir)?;
+    let description = scamstage::train::describe_data(data, &convs)?;
+    let quiet = global.quiet;
+    let trained = train(&convs, &embedded, DEFAULT_MODEL, description, &options, &|line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    write_atomic(out_dir, HEAD_WEIGHTS, |p| Ok(std::fs::write(p, &trained.weights)?))?;
+    write_atomic(out_dir, HEAD_CARD, |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&trained.card)?)?))?;
+    println!("{}", serde_json::to_string_pretty(&trained.card.dev_metrics)?);
+    eprintln!("scamstage: wrote {}", out_dir.display());
+    Ok(true)
+}
+
+/// Reads labelled inputs, failing on any invalid one.
+fn read_all(global: &Global, inputs: &[String]) -> Result<Vec<chat::Conversation>> {
+    let mut convs = Vec::new();
+    let mut bad = 0;
+    for item in chat::read_inputs(inputs, global.input_format) {
+        match item {
+            Ok(c) => convs.push(c),
+            Err(e) => {
+                bad += 1;
+                eprintln!("scamstage: {e}");
+            }
+        }
+    }
+    if bad > 0 {
+        anyhow::bail!("{bad} inputs are invalid; fix them first");
+    }
+    Ok(convs)
+}
+
+/// Message embeddings of `convs`, one list per conversation, through the embedding cache.
+fn embed_cached(global: &Global, encoder: &Encoder, convs: &[chat::Conversation], cache_dir: Option<&PathBuf>) -> Result<Vec<Vec<Vec<f32>>>> {
+    let cache_dir = cache_dir.cloned().unwrap_or_else(|| std::env::temp_dir().join("scamstage-embedding-cache"));
+    let mut cache = EmbeddingCache::open(&cache_dir, encoder)?;
+    let texts: Vec<&str> = convs.iter().flat_map(|c| c.messages.iter().map(|m| m.text.as_str())).collect();
+    let bar = scamstage::progress::items(!global.quiet, texts.len() as u64, "messages");
+    bar.set_message("embedding");
+    let vectors = cache.embed(encoder, &texts, &|n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let mut rows = vectors.into_iter();
+    Ok(convs.iter().map(|c| rows.by_ref().take(c.messages.len()).collect()).collect())
+}
+
+struct EvalArgs<'a> {
+    data: &'a [String],
+    out: &'a PathBuf,
+    head: Option<&'a PathBuf>,
+    threshold: Option<f32>,
+    bootstrap: usize,
+    seed: u64,
+    cache_dir: Option<&'a PathBuf>,
+}
+
+fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
+    let convs = read_all(global, a.data)?;
+    let head = a.head.cloned().unwrap_or_else(|| global.models_dir().join(DEFAULT_HEAD));
+    let classifier = Classifier::load(global.encoder()?, &head)?;
+    let started = std::time::Instant::now();
+    let embedded = embed_cached(global, classifier.encoder(), &convs, a.cache_dir)?;
+    let options = ScoreOptions { threshold: a.threshold, me: None };
+    let scores = classifier.score_embedded(&convs, &embedded, &options)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let report = scamstage::eval::evaluate(&convs, &scores, a.bootstrap, a.seed);
+    std::fs::create_dir_all(a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let messages: usize = convs.iter().map(|c| c.messages.len()).sum();
+    let metrics = serde_json::json!({
+        "inputs": a.data,
+        "head": head.display().to_string(),
+        "threshold": a.threshold.unwrap_or(classifier.card().threshold),
+        "device": device::describe(classifier.encoder().device()),
+        "throughput": {"seconds": elapsed, "messages_per_s": messages as f64 / elapsed, "conversations_per_s": convs.len() as f64 / elapsed},
+        "report": report,
+    });
+    write_atomic(a.out, "metrics.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&metrics)?)?))?;
+    let predictions: String = scores.iter().map(|s| serde_json::to_string(s).map(|l| l + "\n")).collect::<Result<_, _>>()?;
+    write_atomic(a.out, "predictions.jsonl", |p| Ok(std::fs::write(p, &predictions)?))?;
+    let context = format!("Inputs: {}. Head: {}. Threshold {:.3}.", a.data.join(", "), head.display(), metrics["threshold"]);
+    let md = scamstage::report::markdown(&report, "scamstage evaluation", &context);
+    write_atomic(a.out, "report.md", |p| Ok(std::fs::write(p, &md)?))?;
+    print!("{md}");
+    Ok(true)
+}
+
 fn run(cli: Cli) -> Result<bool> {
     if let Some(n) = cli.global.threads {
         device::set_cpu_threads(n)?;
@@ -137,6 +323,18 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Embed { inputs } => embed(&cli.global, inputs),
+        Command::Eval { data, out, head, threshold, bootstrap, seed, cache_dir } => evaluate(
+            &cli.global,
+            EvalArgs { data, out, head: head.as_ref(), threshold: *threshold, bootstrap: *bootstrap, seed: *seed, cache_dir: cache_dir.as_ref() },
+        ),
+        Command::Score { inputs, format, threshold, head, me } => {
+            let options = ScoreOptions { threshold: *threshold, me: me.clone() };
+            score(&cli.global, inputs, *format, options, head.as_ref())
+        }
+        Command::Train { data, out, seed, epochs, cache_dir } => {
+            let options = TrainOptions { seed: *seed, epochs: *epochs, ..Default::default() };
+            train_head(&cli.global, data, out, options, cache_dir.as_ref())
+        }
     }
 }
 

@@ -5,6 +5,9 @@
 //! in its own file and implements [`EmbeddingModel`].
 
 mod bert;
+mod cache;
+
+pub use cache::EmbeddingCache;
 
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
@@ -50,6 +53,25 @@ pub struct Embeddings {
     pub tokens: usize,
 }
 
+struct UniqueEmbeddings {
+    vectors: Vec<Vec<f32>>,
+    cut: Vec<bool>,
+    lens: Vec<usize>,
+}
+
+fn fingerprint(config_text: &str, files: &ModelFiles, options: &EncoderOptions) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(config_text.as_bytes());
+    for path in [&files.tokenizer, &files.weights] {
+        let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+        h.update(len.to_le_bytes());
+    }
+    h.update(options.prefix.as_bytes());
+    h.update((options.max_len as u64).to_le_bytes());
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A loaded tokenizer and transformer on a device.
 pub struct Encoder {
     tokenizer: Tokenizer,
@@ -57,6 +79,7 @@ pub struct Encoder {
     device: Device,
     options: EncoderOptions,
     eos: u32,
+    fingerprint: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -84,7 +107,13 @@ impl Encoder {
             .token_to_id("</s>")
             .or_else(|| tokenizer.token_to_id("[SEP]"))
             .ok_or_else(|| anyhow!("{}: no end-of-sequence token", files.tokenizer.display()))?;
-        Ok(Self { tokenizer, model, device: device.clone(), options, eos })
+        let fingerprint = fingerprint(&config_text, files, &options)?;
+        Ok(Self { tokenizer, model, device: device.clone(), options, eos, fingerprint })
+    }
+
+    /// A hex digest identifying the model files and options, for caches.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Embedding width.
@@ -123,10 +152,30 @@ impl Encoder {
     }
 
     /// Like [`Encoder::embed`], calling `done(n)` after each batch of `n` texts.
+    /// Identical texts (greetings, templates) are encoded once.
     pub fn embed_with_progress(&self, texts: &[&str], done: &dyn Fn(usize)) -> Result<Embeddings> {
+        let mut slot_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut unique: Vec<&str> = Vec::new();
+        let slots: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                *slot_of.entry(t).or_insert_with(|| {
+                    unique.push(t);
+                    unique.len() - 1
+                })
+            })
+            .collect();
+        let emb = self.embed_unique(&unique, done)?;
+        done(texts.len() - unique.len());
+        Ok(Embeddings {
+            vectors: slots.iter().map(|&s| emb.vectors[s].clone()).collect(),
+            truncated: slots.iter().filter(|&&s| emb.cut[s]).count(),
+            tokens: slots.iter().map(|&s| emb.lens[s]).sum(),
+        })
+    }
+
+    fn embed_unique(&self, texts: &[&str], done: &dyn Fn(usize)) -> Result<UniqueEmbeddings> {
         let tokens = self.tokenize(texts)?;
-        let truncated = tokens.iter().filter(|(_, cut)| *cut).count();
-        let total: usize = tokens.iter().map(|(ids, _)| ids.len()).sum();
         let mut vectors = vec![Vec::new(); texts.len()];
         for batch in length_batches(&tokens, self.options.max_batch_tokens) {
             let rows = self.forward(batch.iter().map(|&i| tokens[i].0.as_slice()))?;
@@ -135,7 +184,11 @@ impl Encoder {
             }
             done(batch.len());
         }
-        Ok(Embeddings { vectors, truncated, tokens: total })
+        Ok(UniqueEmbeddings {
+            vectors,
+            cut: tokens.iter().map(|(_, cut)| *cut).collect(),
+            lens: tokens.iter().map(|(ids, _)| ids.len()).collect(),
+        })
     }
 
     fn forward<'a>(&self, seqs: impl Iterator<Item = &'a [u32]> + Clone) -> Result<Vec<Vec<f32>>> {

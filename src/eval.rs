@@ -1,0 +1,285 @@
+//! Evaluation of verdicts against gold labels: message-level stage metrics,
+//! conversation-level detection metrics, calibration and flag delay — overall, per
+//! language and per scam type — with seeded bootstrap confidence intervals for the
+//! headline numbers. Undefined numbers are `null` with a reason, never NaN.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::chat::Conversation;
+use crate::classifier::ConversationScore;
+use crate::metrics::{average_precision, binary_metrics, calibration_error, class_report, roc_auc, BinaryMetrics, ClassReport, ReliabilityBin};
+use crate::taxonomy::{Label, ScamType, Stage};
+
+/// A number that may be undefined on the data at hand, with an optional 95 % interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// The value, or `null` when undefined.
+    pub value: Option<f64>,
+    /// Why the value is undefined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Bootstrap 95 % interval `[low, high]`, when computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<[f64; 2]>,
+}
+
+impl Estimate {
+    fn new(value: Option<f64>, reason: &str) -> Self {
+        Self { reason: value.is_none().then(|| reason.to_string()), value, ci95: None }
+    }
+}
+
+/// Conversation-level detection metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationMetrics {
+    /// Conversations with a gold label.
+    pub count: usize,
+    /// Counts and rates at the model threshold.
+    pub at_threshold: BinaryMetrics,
+    /// Scam F1 at the threshold.
+    pub scam_f1: Estimate,
+    /// False-positive rate on benign conversations at the threshold.
+    pub benign_fpr: Estimate,
+    /// ROC-AUC of risk.
+    pub roc_auc: Estimate,
+    /// Average precision (PR-AUC) of risk.
+    pub pr_auc: Estimate,
+    /// Fraction of conversations whose reported stage equals the gold furthest stage
+    /// (conversations with per-message gold stages only).
+    pub furthest_stage_accuracy: Estimate,
+    /// Messages between the first gold scam message and the first flag, over flagged scams.
+    pub flag_delay_mean: Estimate,
+    /// Gold scams never flagged.
+    pub scams_missed: usize,
+    /// Expected calibration error of risk (10 bins).
+    pub ece: Estimate,
+    /// Reliability diagram bins.
+    pub reliability: Vec<ReliabilityBin>,
+    /// ROC curve points `(fpr, tpr)`, for plotting.
+    pub roc_curve: Vec<[f64; 2]>,
+    /// Precision–recall points `(recall, precision)`, for plotting.
+    pub pr_curve: Vec<[f64; 2]>,
+}
+
+/// Metrics of one slice of the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct SliceMetrics {
+    /// Conversations in the slice.
+    pub conversations: usize,
+    /// Messages in the slice.
+    pub messages: usize,
+    /// Message-level stage metrics (where messages carry gold stages).
+    pub stages: Option<ClassReport>,
+    /// Message-level stage macro-F1.
+    pub stage_macro_f1: Estimate,
+    /// Conversation-level metrics (where conversations carry a gold label).
+    pub detection: Option<ConversationMetrics>,
+}
+
+/// A full evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Everything together.
+    pub overall: SliceMetrics,
+    /// Per language (`?` when unknown).
+    pub by_lang: BTreeMap<String, SliceMetrics>,
+    /// Per gold scam type, where given.
+    pub by_scam_type: BTreeMap<String, SliceMetrics>,
+    /// Bootstrap resamples behind the intervals.
+    pub bootstrap_resamples: usize,
+    /// Seed of the resampling.
+    pub seed: u64,
+}
+
+fn stage_pairs(convs: &[(&Conversation, &ConversationScore)]) -> (Vec<usize>, Vec<usize>) {
+    let mut g = Vec::new();
+    let mut p = Vec::new();
+    for (c, s) in convs {
+        for (m, ms) in c.messages.iter().zip(&s.messages) {
+            if let Some(stage) = m.stage {
+                g.push(stage.index());
+                p.push(ms.stage.index());
+            }
+        }
+    }
+    (g, p)
+}
+
+fn macro_f1(convs: &[(&Conversation, &ConversationScore)]) -> Option<f64> {
+    let (g, p) = stage_pairs(convs);
+    let labels: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+    (!g.is_empty()).then(|| class_report(&g, &p, &labels).macro_f1).flatten()
+}
+
+fn detection_inputs(convs: &[(&Conversation, &ConversationScore)]) -> (Vec<bool>, Vec<f32>, Vec<bool>) {
+    let labelled: Vec<_> = convs.iter().filter(|(c, _)| c.label.is_some()).collect();
+    (
+        labelled.iter().map(|(c, _)| c.label == Some(Label::Scam)).collect(),
+        labelled.iter().map(|(_, s)| s.risk).collect(),
+        labelled.iter().map(|(_, s)| s.scam).collect(),
+    )
+}
+
+/// Gold furthest stage: the last labelled stage (timelines only move forward).
+fn gold_furthest(c: &Conversation) -> Option<Stage> {
+    if c.messages.iter().any(|m| m.stage.is_none()) {
+        return None;
+    }
+    c.messages.iter().filter_map(|m| m.stage).filter(|s| s.is_scam()).last().or(Some(Stage::None))
+}
+
+fn curve_points(scores: &[f32], gold: &[bool]) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    let pos = gold.iter().filter(|&&g| g).count() as f64;
+    let neg = gold.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return (Vec::new(), Vec::new());
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut roc = vec![[0.0, 0.0]];
+    let mut pr = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        if gold[i] { tp += 1.0 } else { fp += 1.0 }
+        let last_of_tie = order.get(k + 1).is_none_or(|&j| scores[j] != scores[i]);
+        if last_of_tie {
+            roc.push([fp / neg, tp / pos]);
+            pr.push([tp / pos, tp / (tp + fp)]);
+        }
+    }
+    (roc, pr)
+}
+
+fn detection(convs: &[(&Conversation, &ConversationScore)]) -> Option<ConversationMetrics> {
+    let (gold, risk, flagged) = detection_inputs(convs);
+    if gold.is_empty() {
+        return None;
+    }
+    let at = binary_metrics(&gold, &flagged);
+    let (ece, reliability) = calibration_error(&risk, &gold, 10);
+    let furthest: Vec<bool> = convs
+        .iter()
+        .filter(|(c, _)| c.label.is_some())
+        .filter_map(|(c, s)| gold_furthest(c).map(|g| g == s.stage))
+        .collect();
+    let delays: Vec<f64> = convs
+        .iter()
+        .filter(|(c, _)| c.label == Some(Label::Scam))
+        .filter_map(|(c, s)| {
+            let first_gold = c.messages.iter().position(|m| m.stage.is_some_and(Stage::is_scam)).unwrap_or(0);
+            s.first_flag.map(|f| f as f64 - first_gold as f64)
+        })
+        .collect();
+    let scams = gold.iter().filter(|&&g| g).count();
+    let (roc_curve, pr_curve) = curve_points(&risk, &gold);
+    Some(ConversationMetrics {
+        count: gold.len(),
+        scam_f1: Estimate::new(at.f1, "no scam in gold or predictions"),
+        benign_fpr: Estimate::new(at.fpr, "no benign conversation"),
+        roc_auc: Estimate::new(roc_auc(&risk, &gold), "undefined: only one class present"),
+        pr_auc: Estimate::new(average_precision(&risk, &gold), "undefined: no scam conversation"),
+        furthest_stage_accuracy: Estimate::new(
+            (!furthest.is_empty()).then(|| furthest.iter().filter(|&&x| x).count() as f64 / furthest.len() as f64),
+            "no conversation with per-message gold stages",
+        ),
+        flag_delay_mean: Estimate::new(
+            (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64),
+            "no flagged scam conversation",
+        ),
+        scams_missed: scams - delays.len(),
+        ece: Estimate::new(ece, "no conversation"),
+        reliability,
+        roc_curve,
+        pr_curve,
+        at_threshold: at,
+    })
+}
+
+fn slice(convs: &[(&Conversation, &ConversationScore)]) -> SliceMetrics {
+    let (g, p) = stage_pairs(convs);
+    let labels: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+    let stages = (!g.is_empty()).then(|| class_report(&g, &p, &labels));
+    SliceMetrics {
+        conversations: convs.len(),
+        messages: convs.iter().map(|(c, _)| c.messages.len()).sum(),
+        stage_macro_f1: Estimate::new(stages.as_ref().and_then(|r| r.macro_f1), "no message with a gold stage"),
+        stages,
+        detection: detection(convs),
+    }
+}
+
+fn percentile_ci(mut xs: Vec<f64>) -> Option<[f64; 2]> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
+    Some([at(0.025), at(0.975)])
+}
+
+/// Adds bootstrap intervals (resampling conversations) to a slice's headline numbers.
+fn add_intervals(m: &mut SliceMetrics, convs: &[(&Conversation, &ConversationScore)], resamples: usize, rng: &mut rand::rngs::StdRng) {
+    if resamples == 0 || convs.is_empty() {
+        return;
+    }
+    let (mut f1s, mut scam_f1s, mut aucs, mut fprs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..resamples {
+        let sample: Vec<(&Conversation, &ConversationScore)> =
+            (0..convs.len()).map(|_| convs[rng.random_range(0..convs.len())]).collect();
+        f1s.extend(macro_f1(&sample));
+        let (gold, risk, flagged) = detection_inputs(&sample);
+        let b = binary_metrics(&gold, &flagged);
+        scam_f1s.extend(b.f1);
+        fprs.extend(b.fpr);
+        aucs.extend(roc_auc(&risk, &gold));
+    }
+    if m.stage_macro_f1.value.is_some() {
+        m.stage_macro_f1.ci95 = percentile_ci(f1s);
+    }
+    if let Some(d) = m.detection.as_mut() {
+        if d.scam_f1.value.is_some() {
+            d.scam_f1.ci95 = percentile_ci(scam_f1s);
+        }
+        if d.benign_fpr.value.is_some() {
+            d.benign_fpr.ci95 = percentile_ci(fprs);
+        }
+        if d.roc_auc.value.is_some() {
+            d.roc_auc.ci95 = percentile_ci(aucs);
+        }
+    }
+}
+
+fn scam_type_name(t: ScamType) -> String {
+    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// Evaluates `scores` (one per conversation, same order) against the gold labels of
+/// `convs`, with `resamples` seeded bootstrap resamples for the intervals.
+pub fn evaluate(convs: &[Conversation], scores: &[ConversationScore], resamples: usize, seed: u64) -> EvalReport {
+    let pairs: Vec<(&Conversation, &ConversationScore)> = convs.iter().zip(scores).collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut overall = slice(&pairs);
+    add_intervals(&mut overall, &pairs, resamples, &mut rng);
+    let mut group = |key: &dyn Fn(&Conversation) -> Option<String>| {
+        let mut groups: BTreeMap<String, Vec<(&Conversation, &ConversationScore)>> = BTreeMap::new();
+        for p in &pairs {
+            if let Some(k) = key(p.0) {
+                groups.entry(k).or_default().push(*p);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(k, v)| {
+                let mut m = slice(&v);
+                add_intervals(&mut m, &v, resamples, &mut rng);
+                (k, m)
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let by_lang = group(&|c| Some(c.lang.clone().unwrap_or_else(|| "?".into())));
+    let by_scam_type = group(&|c| c.scam_type.map(scam_type_name));
+    EvalReport { overall, by_lang, by_scam_type, bootstrap_resamples: resamples, seed }
+}

@@ -1,0 +1,88 @@
+//! Streaming scoring: reads conversations from any chat input in chunks, scores each
+//! chunk together (so messages of many conversations share encoder batches) and writes
+//! results in input order, flushing after every chunk. Bad inputs are reported and
+//! skipped; nothing already scored is lost.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::chat::{ChatItem, ParseError};
+use crate::classifier::{Classifier, ScoreOptions};
+use crate::render::render;
+
+/// Output formats of `score`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// The moderator's view.
+    Text,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Counts from a scoring run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScoreSummary {
+    /// Conversations scored.
+    pub conversations: usize,
+    /// Messages scored.
+    pub messages: usize,
+    /// Inputs rejected.
+    pub errors: usize,
+}
+
+/// Scores every item of `items`, writing results to `out` and problems to `on_error`.
+pub fn score_stream(
+    classifier: &Classifier,
+    items: impl Iterator<Item = ChatItem>,
+    options: &ScoreOptions,
+    format: OutputFormat,
+    chunk: usize,
+    out: &mut dyn Write,
+    on_error: &mut dyn FnMut(&ParseError),
+) -> Result<ScoreSummary> {
+    let mut summary = ScoreSummary::default();
+    let mut pending = Vec::with_capacity(chunk);
+    let mut items = items.peekable();
+    if format == OutputFormat::Json {
+        write!(out, "[")?;
+    }
+    while items.peek().is_some() {
+        pending.clear();
+        for item in items.by_ref() {
+            match item {
+                Ok(conv) => pending.push(conv),
+                Err(e) => {
+                    summary.errors += 1;
+                    on_error(&e);
+                }
+            }
+            if pending.len() == chunk {
+                break;
+            }
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        for result in classifier.score(&pending, options)? {
+            match format {
+                OutputFormat::Jsonl => writeln!(out, "{}", serde_json::to_string(&result)?)?,
+                OutputFormat::Json => {
+                    let sep = if summary.conversations == 0 { "\n" } else { ",\n" };
+                    write!(out, "{sep}{}", serde_json::to_string_pretty(&result)?)?;
+                }
+                OutputFormat::Text => writeln!(out, "{}", render(&result))?,
+            }
+            summary.conversations += 1;
+            summary.messages += result.messages.len();
+        }
+        out.flush()?;
+    }
+    if format == OutputFormat::Json {
+        writeln!(out, "\n]")?;
+    }
+    out.flush()?;
+    Ok(summary)
+}

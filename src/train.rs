@@ -1,0 +1,376 @@
+//! Training the stage head on labelled conversations from cached message embeddings:
+//! seeded, with a dev split per language for model selection, calibration and threshold.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::chat::Conversation;
+use crate::classifier::{features, head_probs, pad_batch, sender_roles, verdict};
+use crate::decode::Transitions;
+use crate::head::{seeded_init, HeadCard, HeadConfig, StageHead, CONVERSATION_CLASSES};
+use crate::metrics::{binary_metrics, class_report, roc_auc};
+use crate::risk::{choose_threshold, Calibration};
+use crate::taxonomy::{Label, ScamType, Stage};
+
+/// Training settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainOptions {
+    /// Seed for the split, initialisation, shuffling and dropout.
+    pub seed: u64,
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Conversations per step.
+    pub batch_size: usize,
+    /// Width of the head.
+    pub hidden: usize,
+    /// Dropout probability.
+    pub dropout: f32,
+    /// Fraction of each language's conversations held out as the dev split.
+    pub dev_fraction: f64,
+    /// Weight of the conversation-class loss.
+    pub conversation_loss_weight: f64,
+    /// Largest false-positive rate on dev benign conversations for the threshold.
+    pub max_fpr: f64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            epochs: 60,
+            learning_rate: 2e-3,
+            weight_decay: 1e-2,
+            batch_size: 16,
+            hidden: 128,
+            dropout: 0.25,
+            dev_fraction: 0.2,
+            conversation_loss_weight: 1.0,
+            max_fpr: 0.04,
+        }
+    }
+}
+
+/// A labelled conversation ready for training.
+pub struct Example<'a> {
+    /// The conversation.
+    pub conv: &'a Conversation,
+    /// Head input rows.
+    pub features: Vec<Vec<f32>>,
+    /// Gold stage per message.
+    pub stages: Vec<Stage>,
+}
+
+impl Example<'_> {
+    fn is_scam(&self) -> bool {
+        self.conv.label == Some(Label::Scam)
+    }
+}
+
+/// Checks that every conversation carries the labels training needs.
+pub fn check_labelled(convs: &[Conversation]) -> Result<()> {
+    for c in convs {
+        if c.label.is_none() {
+            bail!("conversation {:?}: missing `label`", c.id);
+        }
+        if let Some(i) = c.messages.iter().position(|m| m.stage.is_none()) {
+            bail!("conversation {:?}: messages[{i}] has no `stage`", c.id);
+        }
+    }
+    Ok(())
+}
+
+/// Builds examples from conversations and their message embeddings.
+pub fn examples<'a>(convs: &'a [Conversation], embedded: &[Vec<Vec<f32>>]) -> Vec<Example<'a>> {
+    convs
+        .iter()
+        .zip(embedded)
+        .map(|(c, e)| Example {
+            conv: c,
+            features: features(&sender_roles(c, None), e),
+            stages: c.messages.iter().map(|m| m.stage.unwrap_or(Stage::None)).collect(),
+        })
+        .collect()
+}
+
+/// Whether a conversation falls in the dev split: a seeded hash of its id, so the split
+/// is stable under reordering and additions.
+pub fn in_dev(id: &str, seed: u64, fraction: f64) -> bool {
+    let h = Sha256::digest(format!("{seed}:{id}").as_bytes());
+    let x = u64::from_le_bytes(h[..8].try_into().expect("8 bytes"));
+    (x as f64 / u64::MAX as f64) < fraction
+}
+
+/// Per-stage loss weights: inverse square root of frequency, normalised to mean 1.
+fn class_weights(train: &[&Example]) -> Vec<f32> {
+    let mut counts = [1f32; 7];
+    for e in train {
+        for s in &e.stages {
+            counts[s.index()] += 1.0;
+        }
+    }
+    let w: Vec<f32> = counts.iter().map(|c| 1.0 / c.sqrt()).collect();
+    let mean = w.iter().sum::<f32>() / w.len() as f32;
+    w.iter().map(|x| x / mean).collect()
+}
+
+struct Batch {
+    x: Tensor,
+    stage_targets: Tensor,
+    stage_weights: Tensor,
+    conversation_targets: Tensor,
+    conversation_weights: Tensor,
+}
+
+/// Gold conversation class: benign, or the scam type (romance-investment when a scam
+/// carries none).
+fn conversation_class(e: &Example) -> usize {
+    if !e.is_scam() {
+        return 0;
+    }
+    let t = e.conv.scam_type.filter(|&t| t != ScamType::None).unwrap_or(ScamType::RomanceInvestment);
+    CONVERSATION_CLASSES.iter().position(|&c| c == t).unwrap_or(1)
+}
+
+fn make_batch(items: &[&Example], weights: &[f32], width: usize, device: &Device) -> Result<Batch> {
+    let seqs: Vec<Vec<Vec<f32>>> = items.iter().map(|e| e.features.clone()).collect();
+    let (x, _) = pad_batch(&seqs, width, device)?;
+    let len = x.dim(1)?;
+    let mut targets = Vec::with_capacity(items.len() * len);
+    let mut w = Vec::with_capacity(items.len() * len);
+    for e in items {
+        for i in 0..len {
+            match e.stages.get(i) {
+                Some(s) => {
+                    targets.push(s.index() as u32);
+                    w.push(weights[s.index()]);
+                }
+                None => {
+                    targets.push(0);
+                    w.push(0.0);
+                }
+            }
+        }
+    }
+    // Every prefix is trained towards the conversation's class; each conversation
+    // weighs the same whatever its length.
+    let mut conv_targets = Vec::with_capacity(items.len() * len);
+    let mut conv_weights = Vec::with_capacity(items.len() * len);
+    for e in items {
+        let class = conversation_class(e) as u32;
+        let n = e.stages.len();
+        for i in 0..len {
+            conv_targets.push(class);
+            conv_weights.push(if i < n { 1.0 / n as f32 } else { 0.0 });
+        }
+    }
+    Ok(Batch {
+        x,
+        stage_targets: Tensor::from_vec(targets, (items.len() * len,), device)?,
+        stage_weights: Tensor::from_vec(w, (items.len() * len,), device)?,
+        conversation_targets: Tensor::from_vec(conv_targets, (items.len() * len,), device)?,
+        conversation_weights: Tensor::from_vec(conv_weights, (items.len() * len,), device)?,
+    })
+}
+
+/// Weighted mean cross-entropy of `logits` `[n, k]` against `targets` `[n]`.
+fn weighted_ce(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+    let picked = logp.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?;
+    let total = weights.sum_all()?.clamp(1e-6, f64::INFINITY)?;
+    Ok((picked * weights)?.sum_all()?.neg()?.broadcast_div(&total)?)
+}
+
+/// Dev-split metrics used for model selection and reported in the card.
+#[derive(Debug, Clone, Serialize)]
+pub struct DevMetrics {
+    /// Message-level stage macro-F1.
+    pub stage_macro_f1: f64,
+    /// Message-level stage macro-F1 per language.
+    pub stage_macro_f1_by_lang: BTreeMap<String, f64>,
+    /// Conversation scam F1 at the chosen threshold.
+    pub scam_f1: Option<f64>,
+    /// False-positive rate on benign conversations at the chosen threshold.
+    pub benign_fpr: Option<f64>,
+    /// Conversations and messages in the dev split.
+    pub conversations: usize,
+    /// Messages in the dev split.
+    pub messages: usize,
+}
+
+fn stage_labels() -> Vec<&'static str> {
+    Stage::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+/// Message-level macro-F1 of decoded timelines, overall and per language.
+fn stage_f1(dev: &[&Example], decoded: &[Vec<Stage>]) -> (f64, BTreeMap<String, f64>) {
+    let mut by_lang: BTreeMap<String, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    let (mut g_all, mut p_all) = (Vec::new(), Vec::new());
+    for (e, path) in dev.iter().zip(decoded) {
+        let entry = by_lang.entry(e.conv.lang.clone().unwrap_or_else(|| "?".into())).or_default();
+        for (g, p) in e.stages.iter().zip(path) {
+            entry.0.push(g.index());
+            entry.1.push(p.index());
+            g_all.push(g.index());
+            p_all.push(p.index());
+        }
+    }
+    let labels = stage_labels();
+    let overall = class_report(&g_all, &p_all, &labels).macro_f1.unwrap_or(0.0);
+    let per = by_lang.into_iter().map(|(l, (g, p))| (l, class_report(&g, &p, &labels).macro_f1.unwrap_or(0.0))).collect();
+    (overall, per)
+}
+
+/// A trained head: its weights (safetensors bytes) and card.
+pub struct Trained {
+    /// `head.safetensors` contents.
+    pub weights: Vec<u8>,
+    /// `card.json` contents.
+    pub card: HeadCard,
+}
+
+/// Trains a head on `convs` (with message embeddings `embedded`) and returns it with its
+/// card. `log` receives one line per epoch.
+pub fn train(
+    convs: &[Conversation],
+    embedded: &[Vec<Vec<f32>>],
+    encoder_name: &str,
+    data_description: serde_json::Value,
+    options: &TrainOptions,
+    log: &dyn Fn(&str),
+) -> Result<Trained> {
+    check_labelled(convs)?;
+    let device = Device::Cpu;
+    let all = examples(convs, embedded);
+    let (dev, train): (Vec<&Example>, Vec<&Example>) = all.iter().partition(|e| in_dev(&e.conv.id, options.seed, options.dev_fraction));
+    if train.is_empty() || dev.is_empty() {
+        bail!("need conversations in both the training and dev splits (got {} and {})", train.len(), dev.len());
+    }
+    let embed_dim = all[0].features[0].len() - 1;
+    let config = HeadConfig { embed_dim, hidden: options.hidden };
+    let transitions = Transitions::estimate(train.iter().map(|e| e.stages.as_slice()), 0.5);
+    let weights = class_weights(&train);
+
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let head = StageHead::new(vb, config)?;
+    seeded_init(&varmap, options.seed)?;
+    let mut opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW { lr: options.learning_rate, weight_decay: options.weight_decay, ..Default::default() },
+    )?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
+    let provisional = HeadCard {
+        labels: Stage::ALL.to_vec(),
+        conversation_classes: CONVERSATION_CLASSES.to_vec(),
+        encoder: encoder_name.to_string(),
+        head: config,
+        calibration: Calibration::default(),
+        threshold: 0.5,
+        transitions: transitions.clone(),
+        training: serde_json::Value::Null,
+        dev_metrics: serde_json::Value::Null,
+    };
+    let dev_seqs: Vec<Vec<Vec<f32>>> = dev.iter().map(|e| e.features.clone()).collect();
+    let dev_gold: Vec<bool> = dev.iter().map(|e| e.is_scam()).collect();
+
+    let mut best: Option<(f64, usize, Vec<u8>)> = None;
+    let mut order: Vec<&Example> = train.clone();
+    for epoch in 1..=options.epochs {
+        order.shuffle(&mut rng);
+        let mut total = 0.0;
+        for chunk in order.chunks(options.batch_size) {
+            let b = make_batch(chunk, &weights, config.features(), &device)?;
+            let out = head.forward(&b.x, Some((options.dropout, &mut rng)))?;
+            let stage_loss = weighted_ce(&out.stage_logits.flatten_to(1)?, &b.stage_targets, &b.stage_weights)?;
+            let conv_loss =
+                weighted_ce(&out.conversation_logits.flatten_to(1)?, &b.conversation_targets, &b.conversation_weights)?;
+            let loss = (stage_loss + (conv_loss * options.conversation_loss_weight)?)?;
+            opt.backward_step(&loss)?;
+            total += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+        }
+        let probs = head_probs(&head, &dev_seqs, &device)?;
+        let decoded: Vec<Vec<Stage>> = dev
+            .iter()
+            .zip(&probs)
+            .map(|(e, p)| verdict(e.conv, p, &provisional, 0.5).messages.iter().map(|m| m.stage).collect())
+            .collect();
+        let (f1, _) = stage_f1(&dev, &decoded);
+        let risk: Vec<f32> = probs.iter().map(|p| p.conversation.last().map_or(0.0, |c| 1.0 - c[0])).collect();
+        let auc = roc_auc(&risk, &dev_gold).unwrap_or(0.0);
+        // Select on both tasks: message stages and conversation ranking.
+        let selection = (f1 + auc) / 2.0;
+        log(&format!(
+            "epoch {epoch:>3}  loss {:.4}  dev stage macro-F1 {f1:.4}  dev scam ROC-AUC {auc:.4}",
+            total / train.len() as f64
+        ));
+        if best.as_ref().is_none_or(|b| selection > b.0) {
+            let tmp = tempfile::NamedTempFile::new()?;
+            varmap.save(tmp.path())?;
+            best = Some((f1, epoch, std::fs::read(tmp.path())?));
+        }
+    }
+    let (_, best_epoch, weights_bytes) = best.expect("at least one epoch");
+    let head = StageHead::from_bytes(weights_bytes.clone(), config, &device)?;
+
+    // Calibrate risk and choose the threshold on the dev split.
+    let probs = head_probs(&head, &dev_seqs, &device)?;
+    let raw: Vec<f32> = probs.iter().map(|p| p.conversation.last().map_or(0.0, |c| 1.0 - c[0])).collect();
+    let gold = dev_gold;
+    let calibration = Calibration::fit(&raw, &gold);
+    let risks: Vec<f32> = raw.iter().map(|&s| calibration.apply(s)).collect();
+    let threshold = choose_threshold(&risks, &gold, options.max_fpr);
+    let card = HeadCard { calibration, threshold, ..provisional };
+    let verdicts: Vec<_> = dev.iter().zip(&probs).map(|(e, p)| verdict(e.conv, p, &card, threshold)).collect();
+    let decoded: Vec<Vec<Stage>> = verdicts.iter().map(|v| v.messages.iter().map(|m| m.stage).collect()).collect();
+    let (stage_macro_f1, by_lang) = stage_f1(&dev, &decoded);
+    let bin = binary_metrics(&gold, &verdicts.iter().map(|v| v.scam).collect::<Vec<_>>());
+    let dev_metrics = DevMetrics {
+        stage_macro_f1,
+        stage_macro_f1_by_lang: by_lang,
+        scam_f1: bin.f1,
+        benign_fpr: bin.fpr,
+        conversations: dev.len(),
+        messages: dev.iter().map(|e| e.stages.len()).sum(),
+    };
+    let training = serde_json::json!({
+        "options": options,
+        "best_epoch": best_epoch,
+        "train_conversations": train.len(),
+        "train_messages": train.iter().map(|e| e.stages.len()).sum::<usize>(),
+        "data": data_description,
+    });
+    let card = HeadCard { training, dev_metrics: serde_json::to_value(&dev_metrics)?, ..card };
+    Ok(Trained { weights: weights_bytes, card })
+}
+
+/// Describes training data for the card: the inputs, a sha256 over the conversations as
+/// read, and counts per language.
+pub fn describe_data(inputs: &[String], convs: &[Conversation]) -> Result<serde_json::Value> {
+    let mut h = Sha256::new();
+    let mut langs: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for c in convs {
+        h.update(serde_json::to_vec(c)?);
+        let e = langs.entry(c.lang.clone().unwrap_or_else(|| "?".into())).or_default();
+        e.0 += 1;
+        e.1 += c.messages.len();
+    }
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(serde_json::json!({
+        "inputs": inputs,
+        "sha256": digest,
+        "conversations": convs.len(),
+        "messages": convs.iter().map(|c| c.messages.len()).sum::<usize>(),
+        "by_lang": langs.into_iter().map(|(l, (c, m))| (l, serde_json::json!({"conversations": c, "messages": m}))).collect::<serde_json::Map<_, _>>(),
+    }))
+}
