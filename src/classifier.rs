@@ -177,7 +177,7 @@ pub fn head_probs(head: &StageHead, seqs: &[Vec<Vec<f32>>], device: &Device) -> 
 }
 
 /// Turns head probabilities into the verdict on `conv`.
-pub fn verdict(conv: &Conversation, head: &HeadProbs, card: &HeadCard, threshold: f32) -> ConversationScore {
+pub fn verdict(conv: &Conversation, roles: &[f32], head: &HeadProbs, card: &HeadCard, threshold: f32) -> ConversationScore {
     let probs = &head.stages;
     let log_probs: Vec<Vec<f32>> = probs.iter().map(|p| p.iter().map(|x| x.max(1e-9).ln()).collect()).collect();
     let path = card.transitions.viterbi(&log_probs);
@@ -219,16 +219,18 @@ pub fn verdict(conv: &Conversation, head: &HeadProbs, card: &HeadCard, threshold
         scam_type,
         first_flag,
         messages,
-        evidence: evidence(conv, probs, &path),
+        evidence: evidence(conv, roles, probs, &path),
     }
 }
 
-/// Up to two strongest messages for each stage on the decoded timeline.
-fn evidence(conv: &Conversation, probs: &[[f32; 7]], path: &[Stage]) -> Vec<Evidence> {
+/// Up to two strongest messages for each stage on the decoded timeline, preferring the
+/// other party's messages over the user's replies.
+fn evidence(conv: &Conversation, roles: &[f32], probs: &[[f32; 7]], path: &[Stage]) -> Vec<Evidence> {
     let mut picked: Vec<Evidence> = Vec::new();
     for stage in Stage::ALL.into_iter().filter(|s| s.is_scam()) {
         let mut candidates: Vec<usize> = (0..path.len()).filter(|&i| path[i] == stage).collect();
-        candidates.sort_by(|&a, &b| probs[b][stage.index()].total_cmp(&probs[a][stage.index()]));
+        let key = |i: usize| (roles[i], probs[i][stage.index()]);
+        candidates.sort_by(|&a, &b| key(b).partial_cmp(&key(a)).unwrap_or(std::cmp::Ordering::Equal));
         for &i in candidates.iter().take(2) {
             picked.push(Evidence {
                 index: i,
@@ -302,10 +304,10 @@ pub fn predict(
     let threshold = options.threshold.unwrap_or(card.threshold);
     let mut out = Vec::with_capacity(convs.len());
     for (cs, es) in convs.chunks(HEAD_BATCH).zip(embedded.chunks(HEAD_BATCH)) {
-        let seqs: Vec<Vec<Vec<f32>>> =
-            cs.iter().zip(es).map(|(c, e)| features(&sender_roles(c, options.me.as_deref()), e)).collect();
-        for (c, probs) in cs.iter().zip(head_probs(head, &seqs, device)?) {
-            out.push(verdict(c, &probs, card, threshold));
+        let roles: Vec<Vec<f32>> = cs.iter().map(|c| sender_roles(c, options.me.as_deref())).collect();
+        let seqs: Vec<Vec<Vec<f32>>> = roles.iter().zip(es).map(|(r, e)| features(r, e)).collect();
+        for ((c, r), probs) in cs.iter().zip(&roles).zip(head_probs(head, &seqs, device)?) {
+            out.push(verdict(c, r, &probs, card, threshold));
         }
     }
     Ok(out)

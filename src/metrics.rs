@@ -250,7 +250,7 @@ mod tests {
         assert_eq!(m.fpr, Some(0.5));
         let (ece, bins) = calibration_error(&[0.05, 0.95, 0.95, 0.95], &[false, true, true, false], 10);
         assert_eq!(bins[9].count, 3);
-        assert!((ece.unwrap() - 0.75 * (0.95 - 2.0 / 3.0) - 0.25 * 0.05).abs() < 1e-9);
+        assert!((ece.unwrap() - 0.75 * (0.95 - 2.0 / 3.0) - 0.25 * 0.05).abs() < 1e-6);
         assert_eq!(calibration_error(&[], &[], 10).0, None);
     }
 }

@@ -65,6 +65,8 @@ impl Default for TrainOptions {
 pub struct Example<'a> {
     /// The conversation.
     pub conv: &'a Conversation,
+    /// Sender roles (1.0 for the other party).
+    pub roles: Vec<f32>,
     /// Head input rows.
     pub features: Vec<Vec<f32>>,
     /// Gold stage per message.
@@ -95,10 +97,14 @@ pub fn examples<'a>(convs: &'a [Conversation], embedded: &[Vec<Vec<f32>>]) -> Ve
     convs
         .iter()
         .zip(embedded)
-        .map(|(c, e)| Example {
-            conv: c,
-            features: features(&sender_roles(c, None), e),
-            stages: c.messages.iter().map(|m| m.stage.unwrap_or(Stage::None)).collect(),
+        .map(|(c, e)| {
+            let roles = sender_roles(c, None);
+            Example {
+                conv: c,
+                features: features(&roles, e),
+                roles,
+                stages: c.messages.iter().map(|m| m.stage.unwrap_or(Stage::None)).collect(),
+            }
         })
         .collect()
 }
@@ -303,7 +309,7 @@ pub fn train(
         let decoded: Vec<Vec<Stage>> = dev
             .iter()
             .zip(&probs)
-            .map(|(e, p)| verdict(e.conv, p, &provisional, 0.5).messages.iter().map(|m| m.stage).collect())
+            .map(|(e, p)| verdict(e.conv, &e.roles, p, &provisional, 0.5).messages.iter().map(|m| m.stage).collect())
             .collect();
         let (f1, _) = stage_f1(&dev, &decoded);
         let risk: Vec<f32> = probs.iter().map(|p| p.conversation.last().map_or(0.0, |c| 1.0 - c[0])).collect();
@@ -331,7 +337,7 @@ pub fn train(
     let risks: Vec<f32> = raw.iter().map(|&s| calibration.apply(s)).collect();
     let threshold = choose_threshold(&risks, &gold, options.max_fpr);
     let card = HeadCard { calibration, threshold, ..provisional };
-    let verdicts: Vec<_> = dev.iter().zip(&probs).map(|(e, p)| verdict(e.conv, p, &card, threshold)).collect();
+    let verdicts: Vec<_> = dev.iter().zip(&probs).map(|(e, p)| verdict(e.conv, &e.roles, p, &card, threshold)).collect();
     let decoded: Vec<Vec<Stage>> = verdicts.iter().map(|v| v.messages.iter().map(|m| m.stage).collect()).collect();
     let (stage_macro_f1, by_lang) = stage_f1(&dev, &decoded);
     let bin = binary_metrics(&gold, &verdicts.iter().map(|v| v.scam).collect::<Vec<_>>());

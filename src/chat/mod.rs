@@ -157,10 +157,8 @@ pub fn read(reader: Box<dyn BufRead>, name: &str, format: InputFormat) -> Box<dy
             Err(e) => return Box::new(std::iter::once(Err(ParseError::new(name, None, None, e.to_string())))),
         }
     }
-    let format = match format {
-        InputFormat::Auto => detect(&head),
-        f => f,
-    };
+    let detected = format == InputFormat::Auto;
+    let format = if detected { detect(&head) } else { format };
     let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or(name).to_string();
     if format == InputFormat::Jsonl {
         let rest = std::io::Cursor::new(head).chain(reader);
@@ -175,6 +173,8 @@ pub fn read(reader: Box<dyn BufRead>, name: &str, format: InputFormat) -> Box<dy
         Err(e) => return Box::new(std::iter::once(Err(e))),
     };
     let items = match format {
+        // A pretty-printed Telegram export only shows what it is once read whole.
+        InputFormat::Json if detected && telegram::looks_like_text(&text) => telegram::parse(&text, name, &stem),
         InputFormat::Json => json::parse_document(&text, name, &stem),
         InputFormat::Telegram => telegram::parse(&text, name, &stem),
         InputFormat::Whatsapp => whatsapp::parse(&text, name, &stem),

@@ -14,6 +14,11 @@ pub fn looks_like(v: &Value) -> bool {
         })
 }
 
+/// Whether a whole document is a Telegram export.
+pub fn looks_like_text(text: &str) -> bool {
+    serde_json::from_str::<Value>(text).is_ok_and(|v| looks_like(&v))
+}
+
 fn flatten_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
