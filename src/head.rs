@@ -180,6 +180,17 @@ pub const HEAD_CARD: &str = "card.json";
 /// Folder of the default head under `models/`.
 pub const DEFAULT_HEAD: &str = "stage-head";
 
+/// The default head: `<models_dir>/stage-head` when present, else the one committed in
+/// this project's `models/`.
+pub fn default_head_dir(models_dir: &Path) -> std::path::PathBuf {
+    let candidate = models_dir.join(DEFAULT_HEAD);
+    if candidate.join(HEAD_CARD).is_file() {
+        candidate
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(DEFAULT_HEAD)
+    }
+}
+
 impl HeadCard {
     /// Reads `dir/card.json`.
     pub fn load(dir: &Path) -> Result<Self> {

@@ -18,6 +18,7 @@ pub mod device;
 pub mod encoder;
 pub mod eval;
 pub mod head;
+pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod progress;

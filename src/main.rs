@@ -10,7 +10,7 @@ use scamstage::chat::{self, InputFormat};
 use scamstage::classifier::{Classifier, ScoreOptions};
 use scamstage::device::{self, DeviceSpec};
 use scamstage::encoder::{EmbeddingCache, Encoder, EncoderOptions};
-use scamstage::head::{DEFAULT_HEAD, HEAD_CARD, HEAD_WEIGHTS};
+use scamstage::head::{default_head_dir, HEAD_CARD, HEAD_WEIGHTS};
 use scamstage::model::{convert::write_atomic, ModelStore, DEFAULT_MODEL};
 use scamstage::score::{score_stream, OutputFormat};
 use scamstage::train::{train, TrainOptions};
@@ -116,6 +116,21 @@ enum Command {
         #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
+    /// Convert a public corpus into the dataset JSONL shape (on stdout).
+    Import {
+        /// Corpus kind.
+        #[arg(value_enum)]
+        kind: scamstage::import::ImportKind,
+        /// Corpus file or directory.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Keep a seeded sample of at most N conversations per label.
+        #[arg(long)]
+        sample: Option<usize>,
+        /// Seed of the sample.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Write one embedding per message as JSONL (a debugging and research aid).
     Embed {
         /// Chat files or directories (`-` for stdin).
@@ -191,7 +206,7 @@ fn embed(global: &Global, inputs: &[String]) -> Result<bool> {
 
 fn score(global: &Global, inputs: &[String], format: Option<OutputFormat>, options: ScoreOptions, head: Option<&PathBuf>) -> Result<bool> {
     use std::io::IsTerminal;
-    let head = head.cloned().unwrap_or_else(|| global.models_dir().join(DEFAULT_HEAD));
+    let head = head.cloned().unwrap_or_else(|| default_head_dir(&global.models_dir()));
     let classifier = Classifier::load(global.encoder()?, &head)?;
     let stdout = std::io::stdout();
     let format = format.unwrap_or(if stdout.is_terminal() { OutputFormat::Text } else { OutputFormat::Jsonl });
@@ -279,7 +294,7 @@ struct EvalArgs<'a> {
 
 fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
     let convs = read_all(global, a.data)?;
-    let head = a.head.cloned().unwrap_or_else(|| global.models_dir().join(DEFAULT_HEAD));
+    let head = a.head.cloned().unwrap_or_else(|| default_head_dir(&global.models_dir()));
     let classifier = Classifier::load(global.encoder()?, &head)?;
     let started = std::time::Instant::now();
     let embedded = embed_cached(global, classifier.encoder(), &convs, a.cache_dir)?;
@@ -307,6 +322,31 @@ fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
     Ok(true)
 }
 
+fn import(kind: scamstage::import::ImportKind, paths: &[PathBuf], sample: Option<usize>, seed: u64) -> Result<bool> {
+    let mut imported = scamstage::import::Imported::default();
+    for p in paths {
+        scamstage::import::import(kind, p, &mut imported).with_context(|| format!("importing {}", p.display()))?;
+    }
+    for e in &imported.errors {
+        eprintln!("scamstage: skipped {e}");
+    }
+    let mut convs = imported.conversations;
+    let total = convs.len();
+    if let Some(n) = sample {
+        convs = scamstage::import::sample(convs, n, seed);
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for c in &convs {
+        writeln!(out, "{}", serde_json::to_string(c)?)?;
+    }
+    out.flush()?;
+    eprintln!(
+        "scamstage: imported {total} conversations, wrote {}; {} rejected, {} duplicates skipped, {} records with invalid UTF-8 decoded lossily",
+        convs.len(), imported.errors.len(), imported.duplicates, imported.lossy_records
+    );
+    Ok(imported.errors.is_empty())
+}
+
 fn run(cli: Cli) -> Result<bool> {
     if let Some(n) = cli.global.threads {
         device::set_cpu_threads(n)?;
@@ -323,6 +363,7 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Embed { inputs } => embed(&cli.global, inputs),
+        Command::Import { kind, paths, sample, seed } => import(*kind, paths, *sample, *seed),
         Command::Eval { data, out, head, threshold, bootstrap, seed, cache_dir } => evaluate(
             &cli.global,
             EvalArgs { data, out, head: head.as_ref(), threshold: *threshold, bootstrap: *bootstrap, seed: *seed, cache_dir: cache_dir.as_ref() },

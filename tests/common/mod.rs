@@ -24,3 +24,14 @@ pub fn encoder() -> &'static Encoder {
         Encoder::load(model_files(), &candle_core::Device::Cpu, EncoderOptions::default()).expect("encoder loads")
     })
 }
+
+/// The default classifier: encoder plus the committed stage head.
+#[allow(dead_code)]
+pub fn classifier() -> &'static scamstage::classifier::Classifier {
+    static CLASSIFIER: OnceLock<scamstage::classifier::Classifier> = OnceLock::new();
+    CLASSIFIER.get_or_init(|| {
+        let encoder = Encoder::load(model_files(), &candle_core::Device::Cpu, EncoderOptions::default()).expect("encoder loads");
+        let head = scamstage::head::default_head_dir(&ModelStore::default_dir());
+        scamstage::classifier::Classifier::load(encoder, &head).expect("the committed stage head loads")
+    })
+}

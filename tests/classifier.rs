@@ -1,0 +1,132 @@
+//! The committed default model on real conversations: known scam scripts in several
+//! languages, hard negatives, timeline monotonicity and calibrated, consistent outputs.
+
+mod common;
+
+use scamstage::chat::{parse_str, Conversation, InputFormat};
+use scamstage::classifier::{ConversationScore, ScoreOptions};
+use scamstage::decode::allowed;
+use scamstage::taxonomy::{ScamType, Stage};
+
+fn conversation(id: &str, lines: &[(&str, &str)]) -> Conversation {
+    let messages: Vec<serde_json::Value> = lines.iter().map(|(s, t)| serde_json::json!({"sender": s, "text": t})).collect();
+    let json = serde_json::json!({"id": id, "messages": messages}).to_string();
+    parse_str(&json, id, InputFormat::Json).remove(0).unwrap()
+}
+
+fn score(convs: &[Conversation]) -> Vec<ConversationScore> {
+    common::classifier().score(convs, &ScoreOptions::default()).unwrap()
+}
+
+fn scripts() -> Vec<(Conversation, Stage, ScamType)> {
+    vec![
+        (
+            conversation("en-extraction", &[
+                ("them", "Hi Jenny, is this still your number? It's Mike from the golf club"),
+                ("me", "sorry I think you have the wrong number"),
+                ("them", "Oh I'm so sorry! Well, nice to meet you anyway. I'm David, I work in wine import in Singapore"),
+                ("me", "haha no worries. I'm in Leeds"),
+                ("them", "You seem so kind and sweet. Good morning dear, did you have breakfast? I was thinking about you"),
+                ("them", "I rarely use this app, add me on WhatsApp, it is more private. Don't tell your friends about us yet"),
+                ("them", "My aunt is a financial analyst, she gives me crypto contract signals. I made 30% this week, look at my screenshot"),
+                ("them", "You can start with only £500 on the platform, I will guide you step by step"),
+                ("me", "ok I deposited 500 and I can see profit!"),
+                ("me", "I tried to withdraw my £9,000 but it says my account is frozen"),
+                ("them", "Don't worry dear, you only need to pay the 20% unlock tax of £1,800 first, then everything is released. Hurry, the deadline is tomorrow"),
+                ("them", "If you don't have it, borrow from a friend or take a small loan, you will get it back tripled"),
+            ]),
+            Stage::Extraction,
+            ScamType::RomanceInvestment,
+        ),
+        (
+            conversation("zh-isolation", &[
+                ("them", "你好，是李姐吗？上次说的红酒到了"),
+                ("me", "你发错了吧，我不是李姐"),
+                ("them", "哎呀不好意思，认识一下也是缘分嘛，我在深圳做外贸"),
+                ("them", "你笑起来一定很好看😊 每天工作辛苦吗？要记得按时吃饭哦"),
+                ("me", "还好啦，谢谢关心"),
+                ("them", "这个软件我不常用，加我私人微信吧，方便聊天。我们的事先别告诉家里人，他们不会理解的"),
+                ("me", "好吧，加你了"),
+            ]),
+            Stage::Isolation,
+            ScamType::RomanceInvestment,
+        ),
+        (
+            conversation("th-recruitment", &[
+                ("them", "สวัสดีค่ะ บริษัทเรารับพนักงานแอดมินออนไลน์ที่กัมพูชา เงินเดือน 50,000 บาท ไม่ต้องมีประสบการณ์"),
+                ("me", "งานทำอะไรบ้างคะ"),
+                ("them", "แค่พิมพ์แชทกับลูกค้าค่ะ บริษัทออกค่าตั๋วเครื่องบินและที่พักให้ฟรี"),
+                ("them", "ไม่ต้องสัมภาษณ์ ส่งรูปพาสปอร์ตมาได้เลย ต้องเดินทางภายในสัปดาห์นี้นะคะ"),
+                ("me", "ขอดูสัญญาก่อนได้ไหมคะ"),
+                ("them", "ไปถึงแล้วค่อยเซ็นค่ะ ไม่ต้องบอกที่บ้านนะ"),
+            ]),
+            Stage::Recruitment,
+            ScamType::JobRecruitment,
+        ),
+    ]
+}
+
+#[test]
+fn known_scam_scripts_are_flagged_with_their_furthest_stage() {
+    let cases = scripts();
+    let convs: Vec<Conversation> = cases.iter().map(|c| c.0.clone()).collect();
+    for (result, (_, stage, scam_type)) in score(&convs).iter().zip(&cases) {
+        assert!(result.scam, "{} not flagged (risk {})", result.id, result.risk);
+        assert_eq!(result.stage, *stage, "{}: furthest stage", result.id);
+        assert_eq!(result.scam_type, *scam_type, "{}: scam type", result.id);
+        let first = result.first_flag.expect("flagged conversations say where");
+        assert!(first < result.messages.len());
+        assert!(!result.evidence.is_empty() && result.evidence.iter().all(|e| e.stage.is_scam()));
+    }
+}
+
+#[test]
+fn hard_negatives_are_not_flagged() {
+    let couple = std::fs::read_to_string("examples/en-telegram-couple.json").unwrap();
+    let friends = std::fs::read_to_string("examples/es-friends-crypto.jsonl").unwrap();
+    let mut convs: Vec<Conversation> = parse_str(&couple, "couple", InputFormat::Auto).into_iter().map(Result::unwrap).collect();
+    convs.extend(parse_str(&friends, "friends", InputFormat::Auto).into_iter().map(Result::unwrap));
+    convs.push(conversation("family-rent", &[
+        ("them", "hey sis, sorry to ask again, could you lend me $400 for rent? landlord wants it friday"),
+        ("me", "yeah ok, same as last time, pay me back when you get paid?"),
+        ("them", "yes 100%, payday is the 15th. thank you so much, I'll bring the kids over sunday"),
+        ("me", "sent! mum says come for lunch too"),
+    ]));
+    for result in score(&convs) {
+        assert!(!result.scam, "{} flagged with risk {}", result.id, result.risk);
+        assert_eq!(result.stage, Stage::None);
+        assert_eq!(result.scam_type, ScamType::None);
+        assert_eq!(result.first_flag, None);
+    }
+}
+
+#[test]
+fn timelines_only_move_forward_and_probabilities_are_distributions() {
+    let mut convs: Vec<Conversation> = scripts().into_iter().map(|c| c.0).collect();
+    for path in ["examples/en-whatsapp-wrong-number.txt", "examples/zh-wechat-investment.json", "examples/th-line-job-offer.txt"] {
+        let text = std::fs::read_to_string(path).unwrap();
+        convs.extend(parse_str(&text, path, InputFormat::Auto).into_iter().map(Result::unwrap));
+    }
+    for result in score(&convs) {
+        assert!((0.0..=1.0).contains(&result.risk));
+        for w in result.messages.windows(2) {
+            assert!(allowed(w[0].stage, w[1].stage), "{}: {} → {}", result.id, w[0].stage, w[1].stage);
+        }
+        for m in &result.messages {
+            let total: f32 = m.probs.0.iter().sum();
+            assert!((total - 1.0).abs() < 1e-3, "probabilities sum to {total}");
+        }
+    }
+}
+
+#[test]
+fn threshold_option_moves_the_decision_not_the_risk() {
+    let convs = vec![scripts().remove(1).0];
+    let default = score(&convs).remove(0);
+    let strict = common::classifier()
+        .score(&convs, &ScoreOptions { threshold: Some(1.01), me: None })
+        .unwrap()
+        .remove(0);
+    assert_eq!(default.risk, strict.risk);
+    assert!(!strict.scam && strict.stage == Stage::None && strict.evidence.len() == default.evidence.len());
+}

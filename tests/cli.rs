@@ -1,0 +1,109 @@
+//! The `scamstage` binary end to end: output schema, streaming with bad lines, devices,
+//! and error reporting.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn scamstage(args: &[&str], stdin: Option<&str>) -> Output {
+    common::model_files();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scamstage"));
+    cmd.args(args).arg("--quiet");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        return child.wait_with_output().unwrap();
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn score_jsonl_has_the_documented_schema_for_every_example() {
+    let out = scamstage(&["score", "examples", "--format", "jsonl"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5, "one line per example conversation");
+    let stages = ["none", "contact", "rapport", "isolation", "pitch", "extraction", "recruitment"];
+    for v in &lines {
+        for key in ["id", "risk", "scam", "stage", "scam_type", "first_flag", "messages", "evidence"] {
+            assert!(v.get(key).is_some(), "missing {key} in {v}");
+        }
+        assert!(stages.contains(&v["stage"].as_str().unwrap()));
+        assert!(["romance_investment", "romance_money", "job_recruitment", "none"].contains(&v["scam_type"].as_str().unwrap()));
+        for (i, m) in v["messages"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(m["index"], i);
+            assert!(m["sender"].is_string() && stages.contains(&m["stage"].as_str().unwrap()));
+            let probs = m["probs"].as_object().unwrap();
+            assert_eq!(probs.keys().cloned().collect::<Vec<_>>(), stages, "probs keys in taxonomy order");
+        }
+        for e in v["evidence"].as_array().unwrap() {
+            for key in ["index", "stage", "score", "text"] {
+                assert!(e.get(key).is_some(), "evidence lacks {key}");
+            }
+        }
+    }
+    let by_id = |id: &str| lines.iter().find(|v| v["id"] == id).unwrap();
+    assert_eq!(by_id("th-line-job-offer")["scam"], true);
+    assert_eq!(by_id("Sam")["scam"], false);
+}
+
+#[test]
+fn streaming_stdin_keeps_good_lines_and_reports_bad_ones() {
+    let input = concat!(
+        r#"{"id":"a","messages":[{"sender":"them","text":"hi dear, add me on telegram, this app is not safe"}]}"#, "\n",
+        "{broken\n",
+        r#"{"id":"c","messages":[{"sender":"me","text":"see you at lunch"}]}"#, "\n",
+    );
+    let out = scamstage(&["score", "-", "--format", "jsonl"], Some(input));
+    assert_eq!(out.status.code(), Some(1), "bad input makes the exit status non-zero");
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["a", "c"], "results come back in input order");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("<stdin>:2:"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn cuda_on_a_cpu_build_says_how_to_rebuild() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let out = scamstage(&["score", "examples", "--device", "cuda"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cargo build --release --features cuda"), "{err}");
+}
+
+#[test]
+fn missing_inputs_and_models_are_one_line_errors() {
+    let out = scamstage(&["score", "no/such/file.jsonl"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("scamstage: skipped no/such/file.jsonl: cannot open"), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = scamstage(&["embed", "examples", "--model", empty.path().to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("missing") && err.contains("config.json"), "{err}");
+}
+
+#[test]
+fn text_view_shows_verdict_timeline_and_evidence() {
+    let out = scamstage(&["score", "examples/th-line-job-offer.txt", "--format", "text"], None);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("SCAM") && text.contains("timeline:") && text.contains("evidence:"), "{text}");
+    assert!(text.contains("recruitment"), "{text}");
+}
