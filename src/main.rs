@@ -92,7 +92,7 @@ enum Command {
         #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
-    /// Evaluate on labelled conversations: metrics.json, predictions.jsonl, report.md.
+    /// Evaluate on labelled conversations: metrics.json, predictions.jsonl, report.md, report.html.
     Eval {
         /// Labelled chat files or directories.
         #[arg(required = true)]
@@ -318,6 +318,8 @@ fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
     let context = format!("Inputs: {}. Head: {}. Threshold {:.3}.", a.data.join(", "), head.display(), metrics["threshold"]);
     let md = scamstage::report::markdown(&report, "scamstage evaluation", &context);
     write_atomic(a.out, "report.md", |p| Ok(std::fs::write(p, &md)?))?;
+    let page = scamstage::report::html(&report, "scamstage evaluation", &context);
+    write_atomic(a.out, "report.html", |p| Ok(std::fs::write(p, &page)?))?;
     print!("{md}");
     Ok(true)
 }

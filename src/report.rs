@@ -1,4 +1,5 @@
-//! Human-readable evaluation reports: Markdown tables of an [`EvalReport`].
+//! Human-readable evaluation reports of an [`EvalReport`]: Markdown tables and a
+//! self-contained HTML page with SVG charts.
 
 use std::fmt::Write;
 
@@ -78,4 +79,152 @@ pub fn markdown(r: &EvalReport, title: &str, context: &str) -> String {
         );
     }
     s
+}
+
+/// Charts of a report as standalone SVG documents (plotters' SVG backend).
+mod charts {
+    use plotters::prelude::*;
+
+    use crate::eval::{ConversationMetrics, SliceMetrics};
+    use crate::metrics::ClassReport;
+
+    type Draw = Result<(), Box<dyn std::error::Error>>;
+
+    fn render(width: u32, height: u32, draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Draw) -> String {
+        let mut svg = String::new();
+        let result = {
+            let area = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+            area.fill(&WHITE).map_err(|e| e.to_string().into()).and_then(|_| draw(&area)).and_then(|_| area.present().map_err(|e| e.to_string().into()))
+        };
+        match result {
+            Ok(()) => svg,
+            Err(e) => format!("<p>chart unavailable: {e}</p>"),
+        }
+    }
+
+    /// Confusion-matrix heatmap, rows gold, columns predicted, cells shaded by row share.
+    pub fn confusion(rep: &ClassReport) -> String {
+        let labels: Vec<&str> = rep.per_class.iter().map(|c| c.label.as_str()).collect();
+        let k = labels.len();
+        render(560, 500, |area| {
+            let mut chart = ChartBuilder::on(area)
+                .caption("Confusion matrix (rows gold, columns predicted)", ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(90)
+                .build_cartesian_2d(0..k, 0..k)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(k)
+                .y_labels(k)
+                .x_label_formatter(&|i| labels.get(*i).map(|s| s[..s.len().min(5)].to_string()).unwrap_or_default())
+                .y_label_formatter(&|i| (k - 1).checked_sub(*i).and_then(|j| labels.get(j)).map(|s| s.to_string()).unwrap_or_default())
+                .draw()?;
+            for (g, row) in rep.confusion.iter().enumerate() {
+                let total: usize = row.iter().sum::<usize>().max(1);
+                for (p, &n) in row.iter().enumerate() {
+                    let share = n as f64 / total as f64;
+                    let shade = RGBColor(255 - (share * 200.0) as u8, 255 - (share * 120.0) as u8, 255);
+                    let y = k - 1 - g;
+                    chart.draw_series(std::iter::once(Rectangle::new([(p, y), (p + 1, y + 1)], shade.filled())))?;
+                    chart.draw_series(std::iter::once(Text::new(n.to_string(), (p, y + 1), ("sans-serif", 13))))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn curve(title: &str, x_desc: &str, y_desc: &str, points: &[[f64; 2]], diagonal: bool) -> String {
+        render(420, 360, |area| {
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(45)
+                .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
+            chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw()?;
+            if diagonal {
+                chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], RGBColor(180, 180, 180)))?;
+            }
+            chart.draw_series(LineSeries::new(points.iter().map(|p| (p[0], p[1])), BLUE.stroke_width(2)))?;
+            chart.draw_series(points.iter().map(|p| Circle::new((p[0], p[1]), 2, BLUE.filled())))?;
+            Ok(())
+        })
+    }
+
+    /// ROC curve.
+    pub fn roc(d: &ConversationMetrics) -> String {
+        curve("ROC (conversations)", "false-positive rate", "true-positive rate", &d.roc_curve, true)
+    }
+
+    /// Precision–recall curve.
+    pub fn pr(d: &ConversationMetrics) -> String {
+        curve("Precision–recall (conversations)", "recall", "precision", &d.pr_curve, false)
+    }
+
+    /// Reliability diagram of risk.
+    pub fn reliability(d: &ConversationMetrics) -> String {
+        let points: Vec<[f64; 2]> =
+            d.reliability.iter().filter_map(|b| Some([b.mean_predicted?, b.observed?])).collect();
+        curve("Reliability (risk vs observed scam rate)", "mean predicted risk", "observed scam fraction", &points, true)
+    }
+
+    /// Bars of one metric per slice.
+    pub fn bars(title: &str, slices: &[(String, &SliceMetrics)], metric: fn(&SliceMetrics) -> Option<f64>) -> String {
+        let n = slices.len().max(1);
+        render(640, 320, |area| {
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(40)
+                .build_cartesian_2d(0..n, 0f64..1f64)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&|i| slices.get(*i).map(|s| s.0.clone()).unwrap_or_default())
+                .draw()?;
+            chart.draw_series(slices.iter().enumerate().filter_map(|(i, (_, m))| {
+                metric(m).map(|v| Rectangle::new([(i, 0.0), (i + 1, v)], RGBColor(70, 110, 200).filled()))
+            }))?;
+            Ok(())
+        })
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Renders the report as one self-contained HTML page: the Markdown tables as text plus
+/// inline SVG charts (confusion matrix, reliability, ROC and PR curves, per-language bars).
+pub fn html(r: &EvalReport, title: &str, context: &str) -> String {
+    let mut body = String::new();
+    let langs: Vec<(String, &SliceMetrics)> = r.by_lang.iter().map(|(k, v)| (k.clone(), v)).collect();
+    let _ = write!(body, "<section class=\"charts\">");
+    if r.overall.stages.is_some() {
+        body += &charts::bars("Stage macro-F1 per language", &langs, |m| m.stage_macro_f1.value);
+    }
+    if r.overall.detection.is_some() {
+        body += &charts::bars("Scam ROC-AUC per language", &langs, |m| m.detection.as_ref().and_then(|d| d.roc_auc.value));
+    }
+    if let Some(rep) = &r.overall.stages {
+        body += &charts::confusion(rep);
+    }
+    if let Some(d) = &r.overall.detection {
+        body += &charts::reliability(d);
+        body += &charts::roc(d);
+        body += &charts::pr(d);
+    }
+    body += "</section>";
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n\
+         <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}\
+         .charts svg{{margin:.5em;border:1px solid #ddd}}pre{{white-space:pre-wrap}}</style></head>\n\
+         <body><h1>{t}</h1>\n{body}\n<h2>Tables</h2><pre>{md}</pre></body></html>\n",
+        t = escape(title),
+        md = escape(&markdown(r, title, context)),
+    )
 }

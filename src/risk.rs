@@ -33,36 +33,37 @@ impl Calibration {
         sigmoid(self.a * logit(s) + self.b)
     }
 
-    /// Fits `a`, `b` by Newton's method on the log-loss (with a weak prior towards the
-    /// identity so that tiny or separable dev sets stay well behaved).
+    /// Fits `a`, `b` by minimising the log-loss plus a unit Gaussian prior towards the
+    /// identity (`a = 1`, `b = 0`) over a grid (`a` in [0.05, 20], log-spaced; `b` in
+    /// [-10, 10]). The grid keeps the fit finite and stable where Newton steps diverge: on
+    /// a small or perfectly separated dev split the unpenalised slope goes to infinity.
     pub fn fit(scores: &[f32], labels: &[bool]) -> Self {
         let xs: Vec<f64> = scores.iter().map(|&s| logit(s) as f64).collect();
-        let (mut a, mut b) = (1.0f64, 0.0f64);
-        let prior = 1e-2;
-        for _ in 0..100 {
-            let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (prior * (a - 1.0), prior * b, prior, 0.0, prior);
-            for (&x, &y) in xs.iter().zip(labels) {
-                let p = 1.0 / (1.0 + (-(a * x + b)).exp());
-                let r = p - if y { 1.0 } else { 0.0 };
-                let w = (p * (1.0 - p)).max(1e-9);
-                ga += r * x;
-                gb += r;
-                haa += w * x * x;
-                hab += w * x;
-                hbb += w;
-            }
-            let det = haa * hbb - hab * hab;
-            if det.abs() < 1e-12 {
-                break;
-            }
-            let (da, db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
-            a -= da;
-            b -= db;
-            if da.abs() + db.abs() < 1e-9 {
-                break;
+        let loss = |a: f64, b: f64| {
+            let data: f64 = xs
+                .iter()
+                .zip(labels)
+                .map(|(&x, &y)| {
+                    let z = a * x + b;
+                    // log(1 + e^z) - y z, computed stably.
+                    let softplus = if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
+                    softplus - if y { z } else { 0.0 }
+                })
+                .sum();
+            data + 0.5 * ((a - 1.0).powi(2) + b.powi(2))
+        };
+        let mut best = (f64::INFINITY, 1.0, 0.0);
+        for i in 0..=80 {
+            let a = 0.05f64 * (20.0f64 / 0.05).powf(i as f64 / 80.0);
+            for j in 0..=80 {
+                let b = -10.0 + 0.25 * j as f64;
+                let l = loss(a, b);
+                if l < best.0 {
+                    best = (l, a, b);
+                }
             }
         }
-        Self { a: a as f32, b: b as f32 }
+        Self { a: best.1 as f32, b: best.2 as f32 }
     }
 }
 
