@@ -283,3 +283,86 @@ pub fn evaluate(convs: &[Conversation], scores: &[ConversationScore], resamples:
     let by_scam_type = group(&|c| c.scam_type.map(scam_type_name));
     EvalReport { overall, by_lang, by_scam_type, bootstrap_resamples: resamples, seed }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::Message;
+    use crate::classifier::{MessageScore, StageProbs};
+
+    fn conv(id: &str, lang: &str, scam: bool, gold: &[Stage]) -> Conversation {
+        Conversation {
+            id: id.into(),
+            lang: Some(lang.into()),
+            label: Some(if scam { Label::Scam } else { Label::Benign }),
+            scam_type: Some(if scam { ScamType::RomanceMoney } else { ScamType::None }),
+            messages: gold.iter().map(|&s| Message { sender: "them".into(), text: "x".into(), ts: None, stage: Some(s) }).collect(),
+        }
+    }
+
+    fn score(id: &str, risk: f32, pred: &[Stage], first_flag: Option<usize>) -> ConversationScore {
+        ConversationScore {
+            id: id.into(),
+            lang: None,
+            risk,
+            scam: risk >= 0.5,
+            stage: pred.last().copied().filter(|_| risk >= 0.5).unwrap_or(Stage::None),
+            scam_type: ScamType::None,
+            first_flag,
+            messages: pred
+                .iter()
+                .enumerate()
+                .map(|(index, &stage)| MessageScore { index, sender: "them".into(), stage, probs: StageProbs([0.0; 7]) })
+                .collect(),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn hand_computed_small_corpus() {
+        use Stage::*;
+        let convs = vec![
+            conv("s1", "en", true, &[Contact, Rapport, Extraction]),
+            conv("s2", "en", true, &[Contact, Pitch]),
+            conv("b1", "zh", false, &[None, None]),
+            conv("b2", "zh", false, &[None]),
+        ];
+        let scores = vec![
+            score("s1", 0.9, &[Contact, Rapport, Pitch], Some(1)),
+            score("s2", 0.4, &[Contact, Pitch], Option::None),
+            score("b1", 0.6, &[None, Contact], Some(1)),
+            score("b2", 0.1, &[None], Option::None),
+        ];
+        let r = evaluate(&convs, &scores, 0, 1);
+        let d = r.overall.detection.as_ref().unwrap();
+        assert_eq!((d.at_threshold.tp, d.at_threshold.fp, d.at_threshold.tn, d.at_threshold.fn_), (1, 1, 1, 1));
+        assert_eq!(d.scam_f1.value, Some(0.5));
+        assert_eq!(d.benign_fpr.value, Some(0.5));
+        // Pairs (scam, benign): 0.9>0.6, 0.9>0.1, 0.4<0.6, 0.4>0.1 → 3/4.
+        assert_eq!(d.roc_auc.value, Some(0.75));
+        // Furthest stage: s1 gold extraction vs pitch ✗, s2 gold pitch vs none ✗ (not flagged), b1 ✗, b2 ✓.
+        assert_eq!(d.furthest_stage_accuracy.value, Some(0.25));
+        assert_eq!(d.flag_delay_mean.value, Some(1.0));
+        assert_eq!(d.scams_missed, 1);
+        // Messages: 8; correct 6 (s1: C,R; s2: C,P; b1: N; b2: N).
+        let stages = r.overall.stages.as_ref().unwrap();
+        assert_eq!(stages.accuracy, Some(0.75));
+        assert_eq!(stages.per_class[Extraction.index()].support, 1);
+        assert_eq!(stages.per_class[Recruitment.index()].support, 0, "a class with no support");
+        assert_eq!(r.by_lang.len(), 2);
+    }
+
+    #[test]
+    fn single_class_corpus_reports_null_auc_with_a_reason() {
+        let convs = vec![conv("b1", "th", false, &[Stage::None]), conv("b2", "th", false, &[Stage::None])];
+        let scores = vec![score("b1", 0.2, &[Stage::None], None), score("b2", 0.7, &[Stage::None], Some(0))];
+        let r = evaluate(&convs, &scores, 50, 3);
+        let d = r.overall.detection.as_ref().unwrap();
+        assert_eq!(d.roc_auc.value, None);
+        assert!(d.roc_auc.reason.as_deref().unwrap().contains("one class"));
+        assert_eq!(d.pr_auc.value, None);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("NaN") && !json.contains("nan"), "{json}");
+        assert!(json.contains(r#""roc_auc":{"value":null,"reason":"undefined: only one class present"}"#), "{json}");
+    }
+}

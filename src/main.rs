@@ -88,15 +88,18 @@ enum Command {
         /// Training epochs.
         #[arg(long, default_value_t = TrainOptions::default().epochs)]
         epochs: usize,
-        /// Directory for cached message embeddings.
+        /// Directory for cached message embeddings [default: the system temp dir].
         #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
     /// Evaluate on labelled conversations: metrics.json, predictions.jsonl, report.md, report.html.
     Eval {
         /// Labelled chat files or directories.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "compare")]
         data: Vec<String>,
+        /// Instead of evaluating, compare two metrics.json files side by side.
+        #[arg(long, num_args = 2, value_names = ["A", "B"])]
+        compare: Option<Vec<PathBuf>>,
         /// Output directory.
         #[arg(long, default_value = "eval/latest")]
         out: PathBuf,
@@ -112,7 +115,7 @@ enum Command {
         /// Seed of the bootstrap.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Directory for cached message embeddings.
+        /// Directory for cached message embeddings [default: the system temp dir].
         #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
@@ -234,7 +237,8 @@ fn score(global: &Global, inputs: &[String], format: Option<OutputFormat>, optio
 fn train_head(global: &Global, data: &[String], out_dir: &PathBuf, options: TrainOptions, cache_dir: Option<&PathBuf>) -> Result<bool> {
     let convs = read_all(global, data)?;
     let encoder = global.encoder()?;
-    let embedded = embed_cached(global, &encoder, &convs, cache_dir)?;
+    let cache_dir = cache_dir.cloned().unwrap_or_else(|| std::env::temp_dir().join("scamstage-embedding-cache"));
+    let embedded = embed_all(global, &encoder, &convs, Some(&cache_dir))?;
     let description = scamstage::train::describe_data(data, &convs)?;
     let quiet = global.quiet;
     let trained = train(&convs, &embedded, DEFAULT_MODEL, description, &options, &|line| {
@@ -269,14 +273,16 @@ fn read_all(global: &Global, inputs: &[String]) -> Result<Vec<chat::Conversation
     Ok(convs)
 }
 
-/// Message embeddings of `convs`, one list per conversation, through the embedding cache.
-fn embed_cached(global: &Global, encoder: &Encoder, convs: &[chat::Conversation], cache_dir: Option<&PathBuf>) -> Result<Vec<Vec<Vec<f32>>>> {
-    let cache_dir = cache_dir.cloned().unwrap_or_else(|| std::env::temp_dir().join("scamstage-embedding-cache"));
-    let mut cache = EmbeddingCache::open(&cache_dir, encoder)?;
+/// Message embeddings of `convs`, one list per conversation; through the embedding cache
+/// in `cache_dir` when given.
+fn embed_all(global: &Global, encoder: &Encoder, convs: &[chat::Conversation], cache_dir: Option<&PathBuf>) -> Result<Vec<Vec<Vec<f32>>>> {
     let texts: Vec<&str> = convs.iter().flat_map(|c| c.messages.iter().map(|m| m.text.as_str())).collect();
     let bar = scamstage::progress::items(!global.quiet, texts.len() as u64, "messages");
     bar.set_message("embedding");
-    let vectors = cache.embed(encoder, &texts, &|n| bar.inc(n as u64))?;
+    let vectors = match cache_dir {
+        Some(dir) => EmbeddingCache::open(dir, encoder)?.embed(encoder, &texts, &|n| bar.inc(n as u64))?,
+        None => encoder.embed_with_progress(&texts, &|n| bar.inc(n as u64))?.vectors,
+    };
     bar.finish_and_clear();
     let mut rows = vectors.into_iter();
     Ok(convs.iter().map(|c| rows.by_ref().take(c.messages.len()).collect()).collect())
@@ -296,8 +302,11 @@ fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
     let convs = read_all(global, a.data)?;
     let head = a.head.cloned().unwrap_or_else(|| default_head_dir(&global.models_dir()));
     let classifier = Classifier::load(global.encoder()?, &head)?;
+    // Reports name the head relative to the working directory, so they do not depend on
+    // where the project was checked out.
+    let head = std::env::current_dir().ok().and_then(|d| head.strip_prefix(d).ok().map(PathBuf::from)).unwrap_or(head);
     let started = std::time::Instant::now();
-    let embedded = embed_cached(global, classifier.encoder(), &convs, a.cache_dir)?;
+    let embedded = embed_all(global, classifier.encoder(), &convs, a.cache_dir)?;
     let options = ScoreOptions { threshold: a.threshold, me: None };
     let scores = classifier.score_embedded(&convs, &embedded, &options)?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -309,7 +318,7 @@ fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
         "head": head.display().to_string(),
         "threshold": a.threshold.unwrap_or(classifier.card().threshold),
         "device": device::describe(classifier.encoder().device()),
-        "throughput": {"seconds": elapsed, "messages_per_s": messages as f64 / elapsed, "conversations_per_s": convs.len() as f64 / elapsed},
+        "throughput": {"embedding_cache": a.cache_dir.is_some(), "seconds": elapsed, "messages_per_s": messages as f64 / elapsed, "conversations_per_s": convs.len() as f64 / elapsed},
         "report": report,
     });
     write_atomic(a.out, "metrics.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&metrics)?)?))?;
@@ -366,7 +375,15 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Embed { inputs } => embed(&cli.global, inputs),
         Command::Import { kind, paths, sample, seed } => import(*kind, paths, *sample, *seed),
-        Command::Eval { data, out, head, threshold, bootstrap, seed, cache_dir } => evaluate(
+        Command::Eval { compare: Some(files), .. } => {
+            let read = |p: &PathBuf| -> Result<serde_json::Value> {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                serde_json::from_str(&text).with_context(|| format!("{}: not JSON", p.display()))
+            };
+            print!("{}", scamstage::report::compare(&read(&files[0])?, &read(&files[1])?));
+            Ok(true)
+        }
+        Command::Eval { data, out, head, threshold, bootstrap, seed, cache_dir, compare: None } => evaluate(
             &cli.global,
             EvalArgs { data, out, head: head.as_ref(), threshold: *threshold, bootstrap: *bootstrap, seed: *seed, cache_dir: cache_dir.as_ref() },
         ),

@@ -228,3 +228,41 @@ pub fn html(r: &EvalReport, title: &str, context: &str) -> String {
         md = escape(&markdown(r, title, context)),
     )
 }
+
+/// Side-by-side Markdown of two `metrics.json` documents (as written by `eval`) with the
+/// change in each headline number, overall and per language.
+pub fn compare(a: &serde_json::Value, b: &serde_json::Value) -> String {
+    let get = |v: &serde_json::Value, ptr: &str| v.pointer(ptr).and_then(serde_json::Value::as_f64);
+    let mut rows: Vec<(String, String)> = vec![
+        ("stage macro-F1".into(), "/report/overall/stage_macro_f1/value".into()),
+        ("scam F1".into(), "/report/overall/detection/scam_f1/value".into()),
+        ("benign FPR".into(), "/report/overall/detection/benign_fpr/value".into()),
+        ("ROC-AUC".into(), "/report/overall/detection/roc_auc/value".into()),
+        ("PR-AUC".into(), "/report/overall/detection/pr_auc/value".into()),
+        ("ECE".into(), "/report/overall/detection/ece/value".into()),
+        ("furthest-stage accuracy".into(), "/report/overall/detection/furthest_stage_accuracy/value".into()),
+        ("messages/s".into(), "/throughput/messages_per_s".into()),
+    ];
+    let mut langs: Vec<String> = Vec::new();
+    for v in [a, b] {
+        if let Some(m) = v.pointer("/report/by_lang").and_then(|m| m.as_object()) {
+            langs.extend(m.keys().filter(|k| !langs.contains(k)).cloned().collect::<Vec<_>>());
+        }
+    }
+    langs.sort();
+    for l in &langs {
+        rows.push((format!("{l}: stage macro-F1"), format!("/report/by_lang/{l}/stage_macro_f1/value")));
+        rows.push((format!("{l}: ROC-AUC"), format!("/report/by_lang/{l}/detection/roc_auc/value")));
+    }
+    let fmt = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into());
+    let mut s = String::from("| metric | A | B | B − A |\n|---|---|---|---|\n");
+    for (name, ptr) in rows {
+        let (x, y) = (get(a, &ptr), get(b, &ptr));
+        let delta = match (x, y) {
+            (Some(x), Some(y)) => format!("{:+.3}", y - x),
+            _ => "n/a".into(),
+        };
+        let _ = writeln!(s, "| {name} | {} | {} | {delta} |", fmt(x), fmt(y));
+    }
+    s
+}
