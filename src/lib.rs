@@ -11,6 +11,7 @@
 //! - [`classifier`], [`score`], [`render`]: verdicts, streaming scoring, the text view.
 //! - [`train`], [`metrics`]: training the head and measuring it.
 
+pub mod bench;
 pub mod chat;
 pub mod classifier;
 pub mod decode;

@@ -134,6 +134,18 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Measure throughput, latency and memory on a file of messages (one per line).
+    Bench {
+        /// Messages, one per line.
+        #[arg(default_value = "../shared/bench/messages.txt")]
+        file: PathBuf,
+        /// Timed runs after one warm-up (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Input multiples for the scaling check, e.g. 1,4,16.
+        #[arg(long, value_delimiter = ',', default_value = "1")]
+        scales: Vec<usize>,
+    },
     /// Write one embedding per message as JSONL (a debugging and research aid).
     Embed {
         /// Chat files or directories (`-` for stdin).
@@ -358,6 +370,16 @@ fn import(kind: scamstage::import::ImportKind, paths: &[PathBuf], sample: Option
     Ok(imported.errors.is_empty())
 }
 
+fn bench(global: &Global, file: &PathBuf, runs: usize, scales: &[usize]) -> Result<bool> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let texts: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    anyhow::ensure!(!texts.is_empty() && runs > 0, "{}: no messages to benchmark", file.display());
+    let classifier = Classifier::load(global.encoder()?, &default_head_dir(&global.models_dir()))?;
+    let report = scamstage::bench::run(&classifier, &texts, runs, scales)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(true)
+}
+
 fn run(cli: Cli) -> Result<bool> {
     if let Some(n) = cli.global.threads {
         device::set_cpu_threads(n)?;
@@ -374,6 +396,7 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Embed { inputs } => embed(&cli.global, inputs),
+        Command::Bench { file, runs, scales } => bench(&cli.global, file, *runs, scales),
         Command::Import { kind, paths, sample, seed } => import(*kind, paths, *sample, *seed),
         Command::Eval { compare: Some(files), .. } => {
             let read = |p: &PathBuf| -> Result<serde_json::Value> {
