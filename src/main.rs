@@ -42,7 +42,7 @@ struct Global {
     #[arg(long, global = true, value_enum, default_value_t = InputFormat::Auto)]
     input_format: InputFormat,
     /// Upper bound on padded tokens per encoder batch.
-    #[arg(long, global = true, default_value_t = 8192)]
+    #[arg(long, global = true, default_value_t = 2048)]
     max_batch_tokens: usize,
     /// No progress output.
     #[arg(long, short, global = true)]
@@ -235,6 +235,10 @@ fn score(global: &Global, inputs: &[String], format: Option<OutputFormat>, optio
         &mut out,
         &mut |e| eprintln!("scamstage: skipped {e}"),
     )?;
+    let truncated = classifier.encoder().truncated_total();
+    if truncated > 0 {
+        eprintln!("scamstage: warning: {truncated} messages were longer than 512 tokens and were truncated");
+    }
     if !global.quiet {
         eprintln!(
             "scamstage: scored {} conversations ({} messages){}",

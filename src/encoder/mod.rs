@@ -38,7 +38,7 @@ pub struct EncoderOptions {
 
 impl Default for EncoderOptions {
     fn default() -> Self {
-        Self { max_batch_tokens: 8192, max_len: 512, prefix: "query: ".into() }
+        Self { max_batch_tokens: 2048, max_len: 512, prefix: "query: ".into() }
     }
 }
 
@@ -80,6 +80,7 @@ pub struct Encoder {
     options: EncoderOptions,
     eos: u32,
     fingerprint: String,
+    truncated: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(serde::Deserialize)]
@@ -108,12 +109,17 @@ impl Encoder {
             .or_else(|| tokenizer.token_to_id("[SEP]"))
             .ok_or_else(|| anyhow!("{}: no end-of-sequence token", files.tokenizer.display()))?;
         let fingerprint = fingerprint(&config_text, files, &options)?;
-        Ok(Self { tokenizer, model, device: device.clone(), options, eos, fingerprint })
+        Ok(Self { tokenizer, model, device: device.clone(), options, eos, fingerprint, truncated: Default::default() })
     }
 
     /// A hex digest identifying the model files and options, for caches.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// Messages cut at `max_len` tokens so far by this encoder.
+    pub fn truncated_total(&self) -> usize {
+        self.truncated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Embedding width.
@@ -176,6 +182,8 @@ impl Encoder {
 
     fn embed_unique(&self, texts: &[&str], done: &dyn Fn(usize)) -> Result<UniqueEmbeddings> {
         let tokens = self.tokenize(texts)?;
+        let cut = tokens.iter().filter(|(_, cut)| *cut).count();
+        self.truncated.fetch_add(cut, std::sync::atomic::Ordering::Relaxed);
         let mut vectors = vec![Vec::new(); texts.len()];
         for batch in length_batches(&tokens, self.options.max_batch_tokens) {
             let rows = self.forward(batch.iter().map(|&i| tokens[i].0.as_slice()))?;
