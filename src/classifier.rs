@@ -223,12 +223,17 @@ pub fn verdict(conv: &Conversation, roles: &[f32], head: &HeadProbs, card: &Head
     }
 }
 
-/// Up to two strongest messages for each stage on the decoded timeline, preferring the
-/// other party's messages over the user's replies.
+/// Smallest stage probability for a message to be shown as evidence.
+const EVIDENCE_MIN: f32 = 0.5;
+
+/// Up to two strongest messages for each stage on the decoded timeline (with at least
+/// [`EVIDENCE_MIN`] probability of it), preferring the other party's messages over the
+/// user's replies.
 fn evidence(conv: &Conversation, roles: &[f32], probs: &[[f32; 7]], path: &[Stage]) -> Vec<Evidence> {
     let mut picked: Vec<Evidence> = Vec::new();
     for stage in Stage::ALL.into_iter().filter(|s| s.is_scam()) {
-        let mut candidates: Vec<usize> = (0..path.len()).filter(|&i| path[i] == stage).collect();
+        let mut candidates: Vec<usize> =
+            (0..path.len()).filter(|&i| path[i] == stage && probs[i][stage.index()] >= EVIDENCE_MIN).collect();
         let key = |i: usize| (roles[i], probs[i][stage.index()]);
         candidates.sort_by(|&a, &b| key(b).partial_cmp(&key(a)).unwrap_or(std::cmp::Ordering::Equal));
         for &i in candidates.iter().take(2) {
