@@ -73,6 +73,9 @@ enum Command {
         /// Sender name of the user; everyone else is treated as the other party.
         #[arg(long)]
         me: Option<String>,
+        /// Score only shard i of n (0-based) of the input conversations, e.g. 2/8.
+        #[arg(long)]
+        shard: Option<chat::Shard>,
     },
     /// Train a stage head on labelled conversations (JSONL dataset shape).
     Train {
@@ -219,16 +222,28 @@ fn embed(global: &Global, inputs: &[String]) -> Result<bool> {
     Ok(clean)
 }
 
-fn score(global: &Global, inputs: &[String], format: Option<OutputFormat>, options: ScoreOptions, head: Option<&PathBuf>) -> Result<bool> {
+fn score(
+    global: &Global,
+    inputs: &[String],
+    format: Option<OutputFormat>,
+    options: ScoreOptions,
+    head: Option<&PathBuf>,
+    shard: Option<chat::Shard>,
+) -> Result<bool> {
     use std::io::IsTerminal;
     let head = head.cloned().unwrap_or_else(|| default_head_dir(&global.models_dir()));
     let classifier = Classifier::load(global.encoder()?, &head)?;
     let stdout = std::io::stdout();
     let format = format.unwrap_or(if stdout.is_terminal() { OutputFormat::Text } else { OutputFormat::Jsonl });
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let items = chat::read_inputs(inputs, global.input_format);
+    let items: Box<dyn Iterator<Item = chat::ChatItem>> = match shard {
+        Some(s) => Box::new(s.select(items)),
+        None => Box::new(items),
+    };
     let summary = score_stream(
         &classifier,
-        chat::read_inputs(inputs, global.input_format),
+        items,
         &options,
         format,
         CHUNK,
@@ -414,9 +429,9 @@ fn run(cli: Cli) -> Result<bool> {
             &cli.global,
             EvalArgs { data, out, head: head.as_ref(), threshold: *threshold, bootstrap: *bootstrap, seed: *seed, cache_dir: cache_dir.as_ref() },
         ),
-        Command::Score { inputs, format, threshold, head, me } => {
+        Command::Score { inputs, format, threshold, head, me, shard } => {
             let options = ScoreOptions { threshold: *threshold, me: me.clone() };
-            score(&cli.global, inputs, *format, options, head.as_ref())
+            score(&cli.global, inputs, *format, options, head.as_ref(), *shard)
         }
         Command::Train { data, out, seed, epochs, cache_dir } => {
             let options = TrainOptions { seed: *seed, epochs: *epochs, ..Default::default() };

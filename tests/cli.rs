@@ -107,3 +107,24 @@ fn text_view_shows_verdict_timeline_and_evidence() {
     assert!(text.contains("SCAM") && text.contains("timeline:") && text.contains("evidence:"), "{text}");
     assert!(text.contains("recruitment"), "{text}");
 }
+
+#[test]
+fn shards_score_every_conversation_exactly_once() {
+    let ids = |shard: &str| -> Vec<String> {
+        let out = scamstage(&["score", "examples", "--format", "jsonl", "--shard", shard], None);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (a, b) = (ids("0/2"), ids("1/2"));
+    assert_eq!((a.len(), b.len()), (3, 2));
+    let mut all: Vec<String> = a.into_iter().chain(b).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 5);
+    let out = scamstage(&["score", "examples", "--shard", "2/2"], None);
+    assert_eq!(out.status.code(), Some(2), "an invalid shard is a usage error");
+}

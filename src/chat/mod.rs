@@ -227,6 +227,38 @@ pub fn read_inputs(inputs: &[String], format: InputFormat) -> impl Iterator<Item
     })
 }
 
+/// A deterministic slice of an input stream for spreading one corpus over machines:
+/// shard `index` of `count` keeps the items at positions `index`, `index + count`, …
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid shard {s:?}: expected i/n with 0 <= i < n");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl Shard {
+    /// Keeps this shard's items of `items` (errors included, so line reports stay with
+    /// the shard that owns the line).
+    pub fn select<T>(self, items: impl Iterator<Item = T>) -> impl Iterator<Item = T> {
+        items.enumerate().filter(move |(k, _)| k % self.count == self.index).map(|(_, x)| x)
+    }
+}
+
 /// Parses conversations held in a string (convenience for tests and servers).
 pub fn parse_str(text: &str, name: &str, format: InputFormat) -> Vec<ChatItem> {
     read(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), name, format).collect()
@@ -255,6 +287,15 @@ fn detect(head: &[u8]) -> InputFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_partition_the_stream() {
+        let shards: Vec<Shard> = (0..3).map(|i| format!("{i}/3").parse().unwrap()).collect();
+        let mut seen: Vec<usize> = shards.iter().flat_map(|s| s.select(0..10)).collect();
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        assert!("3/3".parse::<Shard>().is_err() && "1/0".parse::<Shard>().is_err() && "x".parse::<Shard>().is_err());
+    }
 
     #[test]
     fn detects_formats_by_content() {
