@@ -74,3 +74,20 @@ fn long_messages_are_truncated_and_batching_does_not_change_results() {
         assert!(cos > 0.9999, "batching changed message {i}: cosine {cos}");
     }
 }
+
+#[test]
+fn dense_and_q4_word_embeddings_give_the_same_vectors() {
+    use scamstage::encoder::{Encoder, EncoderOptions};
+    use scamstage::model::{ModelFiles, ModelSource};
+    let files = common::model_files();
+    assert!(files.gguf.is_some(), "the PyPI conversion writes model-q4_0.gguf");
+    // The same directory without the GGUF, as a hub download would be.
+    let dense = ModelFiles { gguf: None, source: ModelSource::Explicit, ..files.clone() };
+    let dense = Encoder::load(&dense, &candle_core::Device::Cpu, EncoderOptions::default()).unwrap();
+    let texts = ["hi, is this Anna?", "你好，我是你的老同学", "ส่งรูปพาสปอร์ตมาได้เลย"];
+    let a = dense.embed(&texts).unwrap().vectors;
+    let b = common::encoder().embed(&texts).unwrap().vectors;
+    for (x, y) in a.iter().zip(&b) {
+        assert!(dot(x, y) > 0.99999, "cosine {}", dot(x, y));
+    }
+}

@@ -101,7 +101,7 @@ impl Encoder {
         let kind: ModelType = serde_json::from_str(&config_text)
             .with_context(|| format!("{}: no model_type", files.config.display()))?;
         let model: Box<dyn EmbeddingModel> = match kind.model_type.as_str() {
-            "bert" => Box::new(bert::Bert::load(&config_text, &files.weights, device)?),
+            "bert" => Box::new(bert::Bert::load(&config_text, &files.weights, files.gguf.as_deref(), device)?),
             other => bail!("{}: unsupported model_type {other:?} (supported: bert)", files.config.display()),
         };
         let eos = tokenizer
