@@ -39,7 +39,15 @@ pub fn download_wheel(dir: &Path) -> Result<PathBuf> {
         .unwrap_or_else(|_| vec!["python3".into(), "python".into()]);
     let mut last_err = String::from("no Python interpreter found");
     for python in &pythons {
-        match Command::new(python).args(args).arg(dir).arg(REQUIREMENT).status() {
+        // pip's output is progress, not results: it goes to our stderr so that stdout
+        // (JSONL results) stays clean on the first run.
+        let status = Command::new(python)
+            .args(args)
+            .arg(dir)
+            .arg(REQUIREMENT)
+            .stdout(std::process::Stdio::from(std::io::stderr()))
+            .status();
+        match status {
             Ok(status) if status.success() => {
                 return std::fs::read_dir(dir)?
                     .filter_map(|e| e.ok().map(|e| e.path()))
