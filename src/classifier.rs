@@ -284,10 +284,8 @@ impl Classifier {
 
     /// Scores conversations; all their messages are embedded together, each once.
     pub fn score(&self, convs: &[Conversation], options: &ScoreOptions) -> Result<Vec<ConversationScore>> {
-        let texts: Vec<&str> = convs.iter().flat_map(|c| c.messages.iter().map(|m| m.text.as_str())).collect();
-        let vectors = self.encoder.embed(&texts)?.vectors;
-        let mut rows = vectors.into_iter();
-        let embedded: Vec<Vec<Vec<f32>>> = convs.iter().map(|c| rows.by_ref().take(c.messages.len()).collect()).collect();
+        let vectors = self.encoder.embed(&crate::chat::message_texts(convs))?.vectors;
+        let embedded = crate::chat::split_by_conversation(convs, vectors);
         self.score_embedded(convs, &embedded, options)
     }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::chat::Conversation;
 use crate::classifier::ConversationScore;
 use crate::metrics::{average_precision, binary_metrics, calibration_error, class_report, roc_auc, BinaryMetrics, ClassReport, ReliabilityBin};
-use crate::taxonomy::{Label, ScamType, Stage};
+use crate::taxonomy::{Label, Stage};
 
 /// A number that may be undefined on the data at hand, with an optional 95 % interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,7 +110,7 @@ fn stage_pairs(convs: &[(&Conversation, &ConversationScore)]) -> (Vec<usize>, Ve
 
 fn macro_f1(convs: &[(&Conversation, &ConversationScore)]) -> Option<f64> {
     let (g, p) = stage_pairs(convs);
-    let labels: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+    let labels = Stage::names();
     (!g.is_empty()).then(|| class_report(&g, &p, &labels).macro_f1).flatten()
 }
 
@@ -200,7 +200,7 @@ fn detection(convs: &[(&Conversation, &ConversationScore)]) -> Option<Conversati
 
 fn slice(convs: &[(&Conversation, &ConversationScore)]) -> SliceMetrics {
     let (g, p) = stage_pairs(convs);
-    let labels: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+    let labels = Stage::names();
     let stages = (!g.is_empty()).then(|| class_report(&g, &p, &labels));
     SliceMetrics {
         conversations: convs.len(),
@@ -252,10 +252,6 @@ fn add_intervals(m: &mut SliceMetrics, convs: &[(&Conversation, &ConversationSco
     }
 }
 
-fn scam_type_name(t: ScamType) -> String {
-    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 /// Evaluates `scores` (one per conversation, same order) against the gold labels of
 /// `convs`, with `resamples` seeded bootstrap resamples for the intervals.
 pub fn evaluate(convs: &[Conversation], scores: &[ConversationScore], resamples: usize, seed: u64) -> EvalReport {
@@ -280,7 +276,7 @@ pub fn evaluate(convs: &[Conversation], scores: &[ConversationScore], resamples:
             .collect::<BTreeMap<_, _>>()
     };
     let by_lang = group(&|c| Some(c.lang.clone().unwrap_or_else(|| "?".into())));
-    let by_scam_type = group(&|c| c.scam_type.map(scam_type_name));
+    let by_scam_type = group(&|c| c.scam_type.map(|t| t.as_str().to_string()));
     EvalReport { overall, by_lang, by_scam_type, bootstrap_resamples: resamples, seed }
 }
 
@@ -289,6 +285,7 @@ mod tests {
     use super::*;
     use crate::chat::Message;
     use crate::classifier::{MessageScore, StageProbs};
+    use crate::taxonomy::ScamType;
 
     fn conv(id: &str, lang: &str, scam: bool, gold: &[Stage]) -> Conversation {
         Conversation {

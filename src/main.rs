@@ -180,6 +180,13 @@ impl Global {
         let options = EncoderOptions { max_batch_tokens: self.max_batch_tokens, ..Default::default() };
         Encoder::load(&files, &device, options)
     }
+
+    /// The encoder with the stage head in `head` (default: [`default_head_dir`]); returns
+    /// the head directory used, for reports.
+    fn classifier(&self, head: Option<&PathBuf>) -> Result<(Classifier, PathBuf)> {
+        let head = head.cloned().unwrap_or_else(|| default_head_dir(&self.models_dir()));
+        Ok((Classifier::load(self.encoder()?, &head)?, head))
+    }
 }
 
 /// Conversations per encoder call when streaming.
@@ -191,7 +198,7 @@ fn embed(global: &Global, inputs: &[String]) -> Result<bool> {
     let mut clean = true;
     let mut chunk = Vec::with_capacity(CHUNK);
     let flush = |chunk: &mut Vec<chat::Conversation>, out: &mut dyn Write| -> Result<()> {
-        let texts: Vec<&str> = chunk.iter().flat_map(|c| c.messages.iter().map(|m| m.text.as_str())).collect();
+        let texts = chat::message_texts(chunk);
         let emb = encoder.embed(&texts)?;
         let mut rows = emb.vectors.iter();
         for conv in chunk.drain(..) {
@@ -231,8 +238,7 @@ fn score(
     shard: Option<chat::Shard>,
 ) -> Result<bool> {
     use std::io::IsTerminal;
-    let head = head.cloned().unwrap_or_else(|| default_head_dir(&global.models_dir()));
-    let classifier = Classifier::load(global.encoder()?, &head)?;
+    let (classifier, _) = global.classifier(head)?;
     let stdout = std::io::stdout();
     let format = format.unwrap_or(if stdout.is_terminal() { OutputFormat::Text } else { OutputFormat::Jsonl });
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -307,7 +313,7 @@ fn read_all(global: &Global, inputs: &[String]) -> Result<Vec<chat::Conversation
 /// Message embeddings of `convs`, one list per conversation; through the embedding cache
 /// in `cache_dir` when given.
 fn embed_all(global: &Global, encoder: &Encoder, convs: &[chat::Conversation], cache_dir: Option<&PathBuf>) -> Result<Vec<Vec<Vec<f32>>>> {
-    let texts: Vec<&str> = convs.iter().flat_map(|c| c.messages.iter().map(|m| m.text.as_str())).collect();
+    let texts = chat::message_texts(convs);
     let bar = scamstage::progress::items(!global.quiet, texts.len() as u64, "messages");
     bar.set_message("embedding");
     let vectors = match cache_dir {
@@ -315,8 +321,7 @@ fn embed_all(global: &Global, encoder: &Encoder, convs: &[chat::Conversation], c
         None => encoder.embed_with_progress(&texts, &|n| bar.inc(n as u64))?.vectors,
     };
     bar.finish_and_clear();
-    let mut rows = vectors.into_iter();
-    Ok(convs.iter().map(|c| rows.by_ref().take(c.messages.len()).collect()).collect())
+    Ok(chat::split_by_conversation(convs, vectors))
 }
 
 struct EvalArgs<'a> {
@@ -331,8 +336,7 @@ struct EvalArgs<'a> {
 
 fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
     let convs = read_all(global, a.data)?;
-    let head = a.head.cloned().unwrap_or_else(|| default_head_dir(&global.models_dir()));
-    let classifier = Classifier::load(global.encoder()?, &head)?;
+    let (classifier, head) = global.classifier(a.head)?;
     // Reports name the head relative to the working directory, so they do not depend on
     // where the project was checked out.
     let head = std::env::current_dir().ok().and_then(|d| head.strip_prefix(d).ok().map(PathBuf::from)).unwrap_or(head);
@@ -393,7 +397,7 @@ fn bench(global: &Global, file: &PathBuf, runs: usize, scales: &[usize]) -> Resu
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let texts: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
     anyhow::ensure!(!texts.is_empty() && runs > 0, "{}: no messages to benchmark", file.display());
-    let classifier = Classifier::load(global.encoder()?, &default_head_dir(&global.models_dir()))?;
+    let (classifier, _) = global.classifier(None)?;
     let report = scamstage::bench::run(&classifier, &texts, runs, scales)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(true)

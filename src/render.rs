@@ -45,8 +45,7 @@ pub fn render(score: &ConversationScore) -> String {
     let lang = score.lang.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
     let mut out = format!("{}{} — {verdict}  risk {:.2}", style(&score.id).bold(), lang, score.risk);
     if score.scam {
-        let scam_type = serde_json::to_value(score.scam_type).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        out += &format!("  stage {}  type {scam_type}", stage_style(score.stage).apply_to(score.stage));
+        out += &format!("  stage {}  type {}", stage_style(score.stage).apply_to(score.stage), score.scam_type.as_str());
         if let Some(i) = score.first_flag {
             out += &format!("  first flagged at message #{i}");
         }

@@ -47,6 +47,11 @@ impl Stage {
         }
     }
 
+    /// The label strings of [`Stage::ALL`], in order.
+    pub fn names() -> Vec<&'static str> {
+        Stage::ALL.iter().map(|s| s.as_str()).collect()
+    }
+
     /// Position in [`Stage::ALL`].
     pub fn index(self) -> usize {
         self as usize
@@ -72,6 +77,18 @@ pub enum Label {
     Scam,
     /// An ordinary conversation.
     Benign,
+}
+
+impl ScamType {
+    /// The label string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScamType::RomanceInvestment => "romance_investment",
+            ScamType::RomanceMoney => "romance_money",
+            ScamType::JobRecruitment => "job_recruitment",
+            ScamType::None => "none",
+        }
+    }
 }
 
 /// Kind of scam a conversation runs.

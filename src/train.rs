@@ -214,10 +214,6 @@ pub struct DevMetrics {
     pub messages: usize,
 }
 
-fn stage_labels() -> Vec<&'static str> {
-    Stage::ALL.iter().map(|s| s.as_str()).collect()
-}
-
 /// Message-level macro-F1 of decoded timelines, overall and per language.
 fn stage_f1(dev: &[&Example], decoded: &[Vec<Stage>]) -> (f64, BTreeMap<String, f64>) {
     let mut by_lang: BTreeMap<String, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
@@ -231,7 +227,7 @@ fn stage_f1(dev: &[&Example], decoded: &[Vec<Stage>]) -> (f64, BTreeMap<String, 
             p_all.push(p.index());
         }
     }
-    let labels = stage_labels();
+    let labels = Stage::names();
     let overall = class_report(&g_all, &p_all, &labels).macro_f1.unwrap_or(0.0);
     let per = by_lang.into_iter().map(|(l, (g, p))| (l, class_report(&g, &p, &labels).macro_f1.unwrap_or(0.0))).collect();
     (overall, per)

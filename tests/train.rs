@@ -13,13 +13,12 @@ fn training_is_seeded_and_reproducible() {
     let convs: Vec<_> = read_inputs(&inputs, InputFormat::Auto).map(Result::unwrap).collect();
     let encoder = common::encoder();
     let cache_dir = tempfile::tempdir().unwrap();
-    let texts: Vec<&str> = convs.iter().flat_map(|c| c.messages.iter().map(|m| m.text.as_str())).collect();
+    let texts = scamstage::chat::message_texts(&convs);
     let vectors = EmbeddingCache::open(cache_dir.path(), encoder).unwrap().embed(encoder, &texts, &|_| {}).unwrap();
     // A second cache handle reads back exactly what the first wrote.
     let reread = EmbeddingCache::open(cache_dir.path(), encoder).unwrap().embed(encoder, &texts, &|_| {}).unwrap();
     assert_eq!(vectors, reread);
-    let mut rows = vectors.into_iter();
-    let embedded: Vec<Vec<Vec<f32>>> = convs.iter().map(|c| rows.by_ref().take(c.messages.len()).collect()).collect();
+    let embedded = scamstage::chat::split_by_conversation(&convs, vectors);
 
     let options = TrainOptions { epochs: 30, ..Default::default() };
     let description = describe_data(&inputs, &convs).unwrap();

@@ -259,6 +259,18 @@ impl Shard {
     }
 }
 
+/// The texts of every message of `convs`, in order (the encoder's input for a batch).
+pub fn message_texts(convs: &[Conversation]) -> Vec<&str> {
+    convs.iter().flat_map(|c| c.messages.iter().map(|m| m.text.as_str())).collect()
+}
+
+/// Splits one item per message (as produced from [`message_texts`]) back into one list per
+/// conversation.
+pub fn split_by_conversation<T>(convs: &[Conversation], items: Vec<T>) -> Vec<Vec<T>> {
+    let mut items = items.into_iter();
+    convs.iter().map(|c| items.by_ref().take(c.messages.len()).collect()).collect()
+}
+
 /// Parses conversations held in a string (convenience for tests and servers).
 pub fn parse_str(text: &str, name: &str, format: InputFormat) -> Vec<ChatItem> {
     read(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), name, format).collect()
