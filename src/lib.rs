@@ -9,6 +9,7 @@
 //! - [`device`]: CPU / CUDA / Metal selection.
 //! - [`head`], [`decode`], [`risk`]: the stage head, timeline decoding, calibrated risk.
 //! - [`classifier`], [`score`], [`render`]: verdicts, streaming scoring, the text view.
+//! - [`serve`]: the HTTP service with dynamic batching.
 //! - [`train`], [`metrics`]: training the head and measuring it.
 
 pub mod bench;
@@ -27,5 +28,6 @@ pub mod render;
 pub mod report;
 pub mod risk;
 pub mod score;
+pub mod serve;
 pub mod taxonomy;
 pub mod train;

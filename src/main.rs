@@ -13,6 +13,7 @@ use scamstage::encoder::{EmbeddingCache, Encoder, EncoderOptions};
 use scamstage::head::{default_head_dir, HEAD_CARD, HEAD_WEIGHTS};
 use scamstage::model::{convert::write_atomic, ModelStore, DEFAULT_MODEL};
 use scamstage::score::{score_stream, OutputFormat};
+use scamstage::serve::ServeOptions;
 use scamstage::train::{train, TrainOptions};
 
 #[derive(Parser)]
@@ -24,7 +25,7 @@ struct Cli {
     global: Global,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct Global {
     /// Encoder directory in the Hugging Face layout (default: models/multilingual-e5-small, fetched on first use).
     #[arg(long, global = true)]
@@ -148,6 +149,30 @@ enum Command {
         /// Input multiples for the scaling check, e.g. 1,4,16.
         #[arg(long, value_delimiter = ',', default_value = "1")]
         scales: Vec<usize>,
+    },
+    /// Serve the classifier over HTTP (endpoints and limits: see the README).
+    Serve {
+        /// Address to listen on; loopback by default (use --api-key-file before exposing it).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Stage head directory (default: models/stage-head).
+        #[arg(long)]
+        head: Option<PathBuf>,
+        /// Most scoring requests queued or being scored at once; more get 429.
+        #[arg(long, default_value_t = ServeOptions::default().max_concurrent)]
+        max_concurrent: usize,
+        /// Largest request body in bytes; larger gets 413.
+        #[arg(long, default_value_t = ServeOptions::default().max_body_bytes)]
+        max_body_bytes: usize,
+        /// Most conversations per request; more gets 422.
+        #[arg(long, default_value_t = ServeOptions::default().max_conversations)]
+        max_conversations: usize,
+        /// Most messages per conversation; more gets 422.
+        #[arg(long, default_value_t = ServeOptions::default().max_messages)]
+        max_messages: usize,
+        /// File holding a bearer token that every endpoint but /health then requires.
+        #[arg(long)]
+        api_key_file: Option<PathBuf>,
     },
     /// Write one embedding per message as JSONL (a debugging and research aid).
     Embed {
@@ -403,6 +428,33 @@ fn bench(global: &Global, file: &PathBuf, runs: usize, scales: &[usize]) -> Resu
     Ok(true)
 }
 
+/// Runs the HTTP service until SIGTERM / Ctrl-C, then drains it.
+fn serve_http(global: &Global, addr: &str, head: Option<PathBuf>, mut options: ServeOptions, api_key_file: Option<&PathBuf>) -> Result<bool> {
+    if let Some(path) = api_key_file {
+        let key = std::fs::read_to_string(path).with_context(|| format!("reading the API key file {}", path.display()))?;
+        anyhow::ensure!(!key.trim().is_empty(), "{}: the API key file is empty", path.display());
+        options.api_key = Some(key.trim().to_string());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        if !local.ip().is_loopback() && options.api_key.is_none() {
+            eprintln!("scamstage: warning: {local} is reachable from other machines and no --api-key-file is set");
+        }
+        eprintln!("scamstage: listening on http://{local} (model loading)");
+        let global = global.clone();
+        let load: scamstage::serve::Loader = Box::new(move || {
+            let (classifier, _) = global.classifier(head.as_ref())?;
+            eprintln!("scamstage: model loaded, ready");
+            Ok(classifier)
+        });
+        scamstage::serve::serve(listener, options, load, scamstage::serve::shutdown_signal()).await
+    })?;
+    eprintln!("scamstage: stopped after answering every accepted request");
+    Ok(true)
+}
+
 fn run(cli: Cli) -> Result<bool> {
     if let Some(n) = cli.global.threads {
         device::set_cpu_threads(n)?;
@@ -419,6 +471,16 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Embed { inputs } => embed(&cli.global, inputs),
+        Command::Serve { addr, head, max_concurrent, max_body_bytes, max_conversations, max_messages, api_key_file } => {
+            let options = ServeOptions {
+                max_body_bytes: *max_body_bytes,
+                max_conversations: *max_conversations,
+                max_messages: *max_messages,
+                max_concurrent: (*max_concurrent).max(1),
+                api_key: None,
+            };
+            serve_http(&cli.global, addr, head.clone(), options, api_key_file.as_ref())
+        }
         Command::Bench { file, runs, scales } => bench(&cli.global, file, *runs, scales),
         Command::Import { kind, paths, sample, seed } => import(*kind, paths, *sample, *seed),
         Command::Eval { compare: Some(files), .. } => {

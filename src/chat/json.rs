@@ -38,36 +38,63 @@ pub fn parse_document(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
         Ok(v) => v,
         Err(e) => return vec![Err(ParseError::new(name, Some(e.line()), None, strip_position(&e)))],
     };
-    let list = match &value {
-        serde_json::Value::Array(items) => Some(items.clone()),
+    match listed(&value, name) {
+        // Parsed again from the text so that errors keep their line.
+        None => vec![conversation(text, name, 1, stem.to_string())],
+        Some(listed) => parse_listed(listed, name, stem),
+    }
+}
+
+/// The conversations of an already parsed JSON value of any shape [`parse_document`]
+/// accepts; errors name the offending field (`conversations[3].messages[0].text`).
+pub fn conversations_from_value(value: &serde_json::Value, name: &str, stem: &str) -> Vec<ChatItem> {
+    match listed(value, name) {
+        None => vec![conversation(&value.to_string(), name, 1, stem.to_string()).map_err(|mut e| {
+            e.line = None;
+            e
+        })],
+        Some(listed) => parse_listed(listed, name, stem),
+    }
+}
+
+/// The items of a document holding several conversations, with the path naming them
+/// (`""` for a top-level array, `"conversations"` for the wrapper object); `None` when the
+/// document is one conversation.
+type Listed<'a> = Result<(&'a [serde_json::Value], &'static str), ParseError>;
+
+fn listed<'a>(value: &'a serde_json::Value, name: &str) -> Option<Listed<'a>> {
+    match value {
+        serde_json::Value::Array(items) => Some(Ok((items, ""))),
         serde_json::Value::Object(o) if o.contains_key("conversations") && !o.contains_key("messages") => {
-            match o.get("conversations") {
-                Some(serde_json::Value::Array(items)) => Some(items.clone()),
-                _ => {
-                    return vec![Err(ParseError::new(name, None, Some("conversations".into()), "expected an array"))]
-                }
-            }
+            Some(match o.get("conversations") {
+                Some(serde_json::Value::Array(items)) => Ok((items, "conversations")),
+                _ => Err(ParseError::new(name, None, Some("conversations".into()), "expected an array")),
+            })
         }
         _ => None,
-    };
-    match list {
-        None => vec![conversation(text, name, 1, stem.to_string())],
-        Some(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                conversation(&item.to_string(), name, 1, format!("{stem}:{}", i + 1)).map_err(|mut e| {
-                    // Positions inside the re-serialised item are meaningless; name the item.
-                    e.line = None;
-                    e.field = Some(match e.field {
-                        Some(f) => format!("[{i}].{f}"),
-                        None => format!("[{i}]"),
-                    });
-                    e
-                })
-            })
-            .collect(),
     }
+}
+
+fn parse_listed(listed: Listed, name: &str, stem: &str) -> Vec<ChatItem> {
+    let (items, prefix) = match listed {
+        Ok(found) => found,
+        Err(e) => return vec![Err(e)],
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            conversation(&item.to_string(), name, 1, format!("{stem}:{}", i + 1)).map_err(|mut e| {
+                // Positions inside the re-serialised item are meaningless; name the item.
+                e.line = None;
+                e.field = Some(match e.field {
+                    Some(f) => format!("{prefix}[{i}].{f}"),
+                    None => format!("{prefix}[{i}]"),
+                });
+                e
+            })
+        })
+        .collect()
 }
 
 /// Streams JSONL: one conversation per non-empty line; a bad line yields an error and the

@@ -11,6 +11,8 @@ mod telegram;
 mod transcript;
 mod whatsapp;
 
+pub use json::conversations_from_value;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

@@ -51,12 +51,15 @@ pub struct Embeddings {
     pub truncated: usize,
     /// Tokens fed to the model (special tokens included, padding excluded).
     pub tokens: usize,
+    /// Wall time spent tokenising (the rest of the call is the transformer).
+    pub tokenize_time: std::time::Duration,
 }
 
 struct UniqueEmbeddings {
     vectors: Vec<Vec<f32>>,
     cut: Vec<bool>,
     lens: Vec<usize>,
+    tokenize_time: std::time::Duration,
 }
 
 fn fingerprint(config_text: &str, files: &ModelFiles, options: &EncoderOptions) -> Result<String> {
@@ -177,11 +180,14 @@ impl Encoder {
             vectors: slots.iter().map(|&s| emb.vectors[s].clone()).collect(),
             truncated: slots.iter().filter(|&&s| emb.cut[s]).count(),
             tokens: slots.iter().map(|&s| emb.lens[s]).sum(),
+            tokenize_time: emb.tokenize_time,
         })
     }
 
     fn embed_unique(&self, texts: &[&str], done: &dyn Fn(usize)) -> Result<UniqueEmbeddings> {
+        let started = std::time::Instant::now();
         let tokens = self.tokenize(texts)?;
+        let tokenize_time = started.elapsed();
         let cut = tokens.iter().filter(|(_, cut)| *cut).count();
         self.truncated.fetch_add(cut, std::sync::atomic::Ordering::Relaxed);
         let mut vectors = vec![Vec::new(); texts.len()];
@@ -196,6 +202,7 @@ impl Encoder {
             vectors,
             cut: tokens.iter().map(|(_, cut)| *cut).collect(),
             lens: tokens.iter().map(|(ids, _)| ids.len()).collect(),
+            tokenize_time,
         })
     }
 

@@ -25,13 +25,17 @@ pub fn encoder() -> &'static Encoder {
     })
 }
 
-/// The default classifier: encoder plus the committed stage head.
+/// A freshly loaded default classifier: encoder plus the committed stage head.
+#[allow(dead_code)]
+pub fn load_classifier() -> scamstage::classifier::Classifier {
+    let encoder = Encoder::load(model_files(), &candle_core::Device::Cpu, EncoderOptions::default()).expect("encoder loads");
+    let head = scamstage::head::default_head_dir(&ModelStore::default_dir());
+    scamstage::classifier::Classifier::load(encoder, &head).expect("the committed stage head loads")
+}
+
+/// The default classifier, loaded once per test binary.
 #[allow(dead_code)]
 pub fn classifier() -> &'static scamstage::classifier::Classifier {
     static CLASSIFIER: OnceLock<scamstage::classifier::Classifier> = OnceLock::new();
-    CLASSIFIER.get_or_init(|| {
-        let encoder = Encoder::load(model_files(), &candle_core::Device::Cpu, EncoderOptions::default()).expect("encoder loads");
-        let head = scamstage::head::default_head_dir(&ModelStore::default_dir());
-        scamstage::classifier::Classifier::load(encoder, &head).expect("the committed stage head loads")
-    })
+    CLASSIFIER.get_or_init(load_classifier)
 }

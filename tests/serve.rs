@@ -1,0 +1,381 @@
+//! The HTTP service on an ephemeral loopback port: every endpoint, every refusal, dynamic
+//! batching, and draining on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use scamstage::chat::Conversation;
+use scamstage::classifier::ScoreOptions;
+use scamstage::serve::{serve, Loader, ServeOptions};
+use serde_json::{json, Value};
+
+/// A server running on its own runtime thread; stopped (and drained) on drop.
+struct TestServer {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    fn start(options: ServeOptions, load: Loader) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                serve(listener, options, load, async move {
+                    let _ = stopped.await;
+                })
+                .await
+            })
+        });
+        Self { url, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// Stops the server and returns how `serve` ended.
+    fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.thread.take().map(|t| t.join().unwrap()).unwrap_or(Ok(()))
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while call(&self.url, "GET", "/health", None, None).status != 200 {
+            assert!(Instant::now() < deadline, "server never became ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn metric(&self, name: &str) -> f64 {
+        metric(&call(&self.url, "GET", "/metrics", None, None).body, name)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// One answer: status, the headers the tests look at, body text.
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    server_timing: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn call(url: &str, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> Answer {
+    call_bytes(url, method, path, body.map(str::as_bytes), key)
+}
+
+fn call_bytes(url: &str, method: &str, path: &str, body: Option<&[u8]>, key: Option<&str>) -> Answer {
+    let mut request = ureq::request(method, &format!("{url}{path}")).timeout(Duration::from_secs(300));
+    if let Some(key) = key {
+        request = request.set("Authorization", &format!("Bearer {key}"));
+    }
+    let result = match body {
+        Some(b) => request.set("Content-Type", "application/json").send_bytes(b),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    Answer {
+        status: response.status(),
+        retry_after: response.header("retry-after").map(str::to_string),
+        server_timing: response.header("server-timing").map(str::to_string),
+        body: response.into_string().unwrap(),
+    }
+}
+
+/// Sum of every sample of `name` (all label sets) in a Prometheus exposition.
+fn metric(exposition: &str, name: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|l| l.split(['{', ' ']).next() == Some(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn loader() -> Loader {
+    Box::new(|| Ok(common::load_classifier()))
+}
+
+/// Held-out authored conversations in several languages (real inputs, never trained on).
+fn test_conversations() -> Vec<Conversation> {
+    let mut convs = Vec::new();
+    for lang in ["en", "zh", "th", "ar", "es", "ja"] {
+        let path = format!("datasets/authored/{lang}/test.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        convs.extend(text.lines().take(2).map(|l| serde_json::from_str::<Conversation>(l).unwrap()));
+    }
+    convs
+}
+
+fn offline(convs: &[Conversation]) -> Vec<Value> {
+    let scores = common::classifier().score(convs, &ScoreOptions::default()).unwrap();
+    scores.iter().map(|s| serde_json::to_value(s).unwrap()).collect()
+}
+
+#[test]
+fn scores_like_offline_batches_concurrent_requests_and_reports_itself() {
+    let server = TestServer::start(ServeOptions::default(), loader());
+    server.wait_ready();
+    let url = server.url.clone();
+    let convs = test_conversations();
+    let expected = offline(&convs);
+
+    let info = call(&url, "GET", "/info", None, None).json();
+    assert_eq!(info["labels"]["stages"], json!(["none", "contact", "rapport", "isolation", "pitch", "extraction", "recruitment"]));
+    assert_eq!(info["model"]["encoder"], "multilingual-e5-small");
+    assert!(info["threshold"].as_f64().unwrap() > 0.0 && info["device"].is_string() && info["version"].is_string());
+
+    // One conversation in, its verdict out, identical to offline `score`.
+    let one = call(&url, "POST", "/v1/score", Some(&serde_json::to_string(&convs[0]).unwrap()), None);
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(one.json(), expected[0]);
+    let timing = one.server_timing.expect("Server-Timing header");
+    for phase in ["queue;dur=", "tokenize;dur=", "inference;dur="] {
+        assert!(timing.contains(phase), "{timing}");
+    }
+
+    // A batch comes back in order, as {"conversations": [...]}, whichever wrapper it came in.
+    let batch = call(&url, "POST", "/v1/score", Some(&json!({"conversations": convs}).to_string()), None);
+    assert_eq!(batch.status, 200, "{}", batch.body);
+    assert_eq!(batch.json(), json!({"conversations": expected}));
+    let array = call(&url, "POST", "/v1/score", Some(&serde_json::to_string(&convs[..2]).unwrap()), None);
+    assert_eq!(array.json(), json!({"conversations": expected[..2]}));
+
+    // Bare messages are scored as one conversation with id "messages".
+    let bare = call(&url, "POST", "/v1/score/messages", Some(&serde_json::to_string(&convs[1].messages).unwrap()), None);
+    assert_eq!(bare.status, 200, "{}", bare.body);
+    let mut renamed = expected[1].clone();
+    renamed["id"] = json!("messages");
+    renamed.as_object_mut().unwrap().remove("lang");
+    assert_eq!(bare.json(), renamed);
+
+    // Concurrent requests: one long conversation keeps the inference thread busy while
+    // the others queue; each gets its own verdict, and the queued ones share batches.
+    let batches_before = server.metric("scamstage_batch_requests_count");
+    let long = Conversation { messages: convs.iter().flat_map(|c| c.messages.clone()).collect(), ..convs[0].clone() };
+    let long_expected = offline(std::slice::from_ref(&long)).remove(0);
+    let (tx, rx) = mpsc::channel();
+    let send = |body: String, key: usize| {
+        let (url, tx) = (url.clone(), tx.clone());
+        std::thread::spawn(move || tx.send((key, call(&url, "POST", "/v1/score", Some(&body), None))).unwrap())
+    };
+    let mut threads = vec![send(serde_json::to_string(&long).unwrap(), usize::MAX)];
+    std::thread::sleep(Duration::from_millis(200));
+    for (i, c) in convs.iter().enumerate() {
+        threads.push(send(serde_json::to_string(c).unwrap(), i));
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    drop(tx);
+    let answers: Vec<(usize, Answer)> = rx.iter().collect();
+    assert_eq!(answers.len(), convs.len() + 1);
+    for (key, answer) in answers {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let want = if key == usize::MAX { &long_expected } else { &expected[key] };
+        assert_eq!(&answer.json(), want, "request {key}");
+    }
+    let batches = server.metric("scamstage_batch_requests_count") - batches_before;
+    assert!(batches < (convs.len() + 1) as f64, "{} requests took {batches} inference batches", convs.len() + 1);
+
+    let metrics = call(&url, "GET", "/metrics", None, None).body;
+    assert!(metrics.contains(r#"scamstage_requests_total{endpoint="/v1/score",status="200"}"#), "{metrics}");
+    let scored_messages: usize = convs.iter().map(|c| c.messages.len()).sum::<usize>() * 3 + convs[0].messages.len();
+    assert!(metric(&metrics, "scamstage_messages_scored_total") >= scored_messages as f64);
+    for name in ["scamstage_request_duration_seconds_count", "scamstage_phase_duration_seconds_count", "scamstage_batch_messages_sum"] {
+        assert!(metric(&metrics, name) > 0.0, "{name} in {metrics}");
+    }
+    assert_eq!(metric(&metrics, "scamstage_queue_depth"), 0.0, "nothing left queued");
+}
+
+#[test]
+fn refuses_bad_requests_with_json_errors_and_the_right_status() {
+    let (release, gate) = mpsc::channel::<()>();
+    let options = ServeOptions {
+        max_body_bytes: 256 * 1024,
+        max_conversations: 2,
+        max_messages: 40,
+        max_concurrent: 1,
+        api_key: Some("s3cret".into()),
+    };
+    let server = TestServer::start(
+        options,
+        Box::new(move || {
+            gate.recv()?;
+            Ok(common::load_classifier())
+        }),
+    );
+    let url = server.url.clone();
+    let key = Some("s3cret");
+    let conv = test_conversations().remove(0);
+    let body = serde_json::to_string(&conv).unwrap();
+    let post = |path: &str, body: &str| call(&url, "POST", path, Some(body), key);
+    let error = |answer: Answer, status: u16| -> Value {
+        assert_eq!(answer.status, status, "{}", answer.body);
+        let v = answer.json();
+        assert_eq!(v["status"], status);
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty() && !e.contains('\n')), "{v}");
+        v
+    };
+
+    // Not ready yet: 503 with Retry-After, health says loading.
+    let loading = post("/v1/score", &body);
+    assert_eq!(loading.retry_after.as_deref(), Some("1"));
+    error(loading, 503);
+    assert_eq!(call(&url, "GET", "/health", None, None).status, 503);
+    release.send(()).unwrap();
+    server.wait_ready();
+
+    // Authentication: everything but /health needs the bearer token.
+    error(call(&url, "POST", "/v1/score", Some(&body), None), 401);
+    error(call(&url, "GET", "/info", None, Some("wrong")), 401);
+    error(call(&url, "GET", "/metrics", None, None), 401);
+    assert_eq!(post("/v1/score", &body).status, 200);
+
+    // Malformed JSON: 400 with the parser's position.
+    let broken = "{\"messages\": [\n  {\"sender\": \"them\" \"text\": \"hi\"}]}";
+    let parser = serde_json::from_str::<Value>(broken).unwrap_err();
+    let v = error(post("/v1/score", broken), 400);
+    assert_eq!((v["line"].as_u64(), v["column"].as_u64()), (Some(2), Some(parser.column() as u64)), "{v}");
+    error(post("/v1/score", ""), 400);
+    let latin1 = b"{\"messages\": [{\"sender\": \"them\", \"text\": \"caf\xe9\"}]}";
+    error(call_bytes(&url, "POST", "/v1/score", Some(latin1), key), 400);
+
+    // Body over the limit: 413.
+    let huge = json!({"messages": [{"sender": "them", "text": "x".repeat(300 * 1024)}]}).to_string();
+    error(post("/v1/score", &huge), 413);
+
+    // Schema and limits: 422 naming the field.
+    let field = |answer: Answer| error(answer, 422)["field"].as_str().map(str::to_string);
+    let long_text = json!({"messages": [{"sender": "them", "text": "y".repeat(70 * 1024)}]}).to_string();
+    assert_eq!(field(post("/v1/score", &long_text)).as_deref(), Some("messages[0].text"));
+    let many = json!({"messages": vec![json!({"sender": "them", "text": "hi"}); 41]}).to_string();
+    assert_eq!(field(post("/v1/score", &many)).as_deref(), Some("messages"));
+    assert_eq!(field(post("/v1/score/messages", &json!(vec![json!({"sender": "them", "text": "hi"}); 41]).to_string())).as_deref(), Some("messages"));
+    let three = json!({"conversations": [conv, conv, conv]}).to_string();
+    assert_eq!(field(post("/v1/score", &three)).as_deref(), Some("conversations"));
+    let empty = json!({"conversations": [conv, {"messages": [{"sender": "me", "text": "  "}]}]}).to_string();
+    assert_eq!(field(post("/v1/score", &empty)).as_deref(), Some("conversations[1].messages[0].text"));
+    let label = json!({"messages": [{"sender": "them", "text": "hi", "stage": "romance"}]}).to_string();
+    assert_eq!(field(post("/v1/score", &label)).as_deref(), Some("messages[0].stage"));
+    assert_eq!(field(post("/v1/score", r#"{"messages": "hello"}"#)).as_deref(), Some("messages"));
+    assert_eq!(field(post("/v1/score", r#"{"messages": []}"#)).as_deref(), Some("messages"));
+    assert_eq!(field(post("/v1/score/messages", &body)).as_deref(), Some("messages"));
+    assert_eq!(field(post("/v1/score?threshold=1.5", &body)).as_deref(), Some("threshold"));
+    error(post("/v1/score?threshold=high", &body), 400);
+    error(call(&url, "GET", "/v2/score", None, key), 404);
+
+    // Queue full: with --max-concurrent 1, a second request while one is scored gets 429.
+    let long = Conversation { messages: conv.messages.iter().cycle().take(40).cloned().collect(), ..conv.clone() };
+    let long_body = json!({"conversations": [long, long]}).to_string();
+    let busy = {
+        let url = url.clone();
+        std::thread::spawn(move || call(&url, "POST", "/v1/score", Some(&long_body), Some("s3cret")))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&call(&url, "GET", "/metrics", None, key).body, "scamstage_queue_depth") < 1.0 {
+        assert!(Instant::now() < deadline, "the long request was never admitted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let refused = post("/v1/score", &body);
+    assert!(refused.retry_after.as_deref().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s >= 1), "Retry-After");
+    error(refused, 429);
+    assert_eq!(busy.join().unwrap().status, 200, "the admitted request is still answered");
+
+    let metrics = call(&url, "GET", "/metrics", None, key).body;
+    for status in ["400", "401", "404", "413", "422", "429", "503"] {
+        assert!(metrics.contains(&format!("status=\"{status}\"")), "{status} counted: {metrics}");
+    }
+}
+
+#[test]
+fn a_model_that_cannot_load_stops_the_server_with_its_error() {
+    let mut server = TestServer::start(ServeOptions::default(), Box::new(|| anyhow::bail!("no model at /nowhere")));
+    let error = server.shutdown_after_failure();
+    assert!(format!("{error:#}").contains("no model at /nowhere"), "{error:#}");
+}
+
+impl TestServer {
+    /// Waits for `serve` to end by itself (it must) and returns its error.
+    fn shutdown_after_failure(&mut self) -> anyhow::Error {
+        let thread = self.thread.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !thread.is_finished() {
+            assert!(Instant::now() < deadline, "serve kept running after the model failed to load");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        thread.join().unwrap().expect_err("serve fails")
+    }
+}
+
+#[test]
+fn sigterm_stops_accepting_and_answers_every_accepted_request() {
+    let model = common::model_files().config.parent().unwrap().to_path_buf();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scamstage"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--model"])
+        .arg(&model)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while call(&url, "GET", "/health", None, None).status != 200 {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let convs = test_conversations();
+    let expected = offline(&convs[..4]);
+    let threads: Vec<_> = convs[..4]
+        .iter()
+        .map(|c| {
+            let (url, body) = (url.clone(), serde_json::to_string(c).unwrap());
+            std::thread::spawn(move || call(&url, "POST", "/v1/score", Some(&body), None))
+        })
+        .collect();
+    // Wait until all four are accepted (queued or being scored), then ask it to stop.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(&call(&url, "GET", "/metrics", None, None).body, "scamstage_queue_depth") < 4.0 {
+        assert!(Instant::now() < deadline, "requests never queued");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    for (t, want) in threads.into_iter().zip(&expected) {
+        let answer = t.join().unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(&answer.json(), want);
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(rest.contains("stopped after answering every accepted request"), "{rest}");
+    assert!(ureq::get(&format!("{url}/health")).call().is_err(), "no longer listening");
+}
