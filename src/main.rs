@@ -446,7 +446,9 @@ fn serve_http(global: &Global, addr: &str, head: Option<PathBuf>, mut options: S
         let global = global.clone();
         let load: scamstage::serve::Loader = Box::new(move || {
             let (classifier, _) = global.classifier(head.as_ref())?;
-            eprintln!("scamstage: model loaded, ready");
+            if !global.quiet {
+                eprintln!("scamstage: model loaded, ready");
+            }
             Ok(classifier)
         });
         scamstage::serve::serve(listener, options, load, scamstage::serve::shutdown_signal()).await
