@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use scamstage::chat::{self, InputFormat};
 use scamstage::classifier::{Classifier, ScoreOptions};
 use scamstage::device::{self, DeviceSpec};
-use scamstage::encoder::{EmbeddingCache, Encoder, EncoderOptions};
+use scamstage::encoder::{EmbeddingCache, Encoder, EncoderOptions, Precision};
 use scamstage::head::{default_head_dir, HEAD_CARD, HEAD_WEIGHTS};
 use scamstage::model::{convert::write_atomic, ModelStore, DEFAULT_MODEL};
 use scamstage::score::{score_stream, OutputFormat};
@@ -45,6 +45,9 @@ struct Global {
     /// Upper bound on padded tokens per encoder batch.
     #[arg(long, global = true, default_value_t = 2048)]
     max_batch_tokens: usize,
+    /// Arithmetic of the encoder's linear layers (int8 needs AVX-512 VNNI, else f32 is used).
+    #[arg(long, global = true, value_enum, default_value_t = Precision::default())]
+    precision: Precision,
     /// No progress output.
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -202,7 +205,7 @@ impl Global {
     fn encoder(&self) -> Result<Encoder> {
         let device = device::open(self.device)?;
         let files = self.store().resolve(self.model.as_deref())?;
-        let options = EncoderOptions { max_batch_tokens: self.max_batch_tokens, ..Default::default() };
+        let options = EncoderOptions { max_batch_tokens: self.max_batch_tokens, precision: self.precision, ..Default::default() };
         Encoder::load(&files, &device, options)
     }
 

@@ -3,16 +3,19 @@
 //! be chosen: query/key/value fused into one matmul, and the 250k-row word-embedding
 //! table kept in its 4-bit Q4_0 blocks (rows are dequantised on lookup) when the model
 //! directory has `model-q4_0.gguf` — 54 MB instead of 384 MB of f32, for the same values.
+//! On the CPU the linear layers can run in int8 ([`Precision::Int8`]) and GELU / softmax use
+//! the vectorised kernels of [`super::cpu`].
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use candle_core::quantized::{gguf_file, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{layer_norm, linear, LayerNorm, LayerNormConfig, Linear, VarBuilder};
+use candle_nn::{layer_norm, LayerNorm, LayerNormConfig, Linear, VarBuilder};
 use serde::Deserialize;
 
-use super::{mean_pool, EmbeddingModel};
+use super::cpu::{self, Epilogue, Int8Linear};
+use super::{mean_pool, EmbeddingModel, Precision};
 
 /// The config.json fields this implementation reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,12 +51,47 @@ impl WordEmbeddings {
     }
 }
 
+/// A linear layer in f32 (any device) or int8 (CPU with AVX-512 VNNI).
+enum Dense {
+    F32(Linear),
+    Int8(Int8Linear),
+}
+
+impl Dense {
+    fn new(weight: Tensor, bias: Tensor, precision: Precision) -> candle_core::Result<Self> {
+        if precision == Precision::Int8 {
+            if let Some(layer) = Int8Linear::new(&weight, &bias)? {
+                return Ok(Self::Int8(layer));
+            }
+        }
+        Ok(Self::F32(Linear::new(weight, Some(bias))))
+    }
+
+    fn load(vb: VarBuilder, inputs: usize, outputs: usize, precision: Precision) -> candle_core::Result<Self> {
+        Self::new(vb.get((outputs, inputs), "weight")?, vb.get(outputs, "bias")?, precision)
+    }
+
+    fn forward(&self, x: &Tensor, epilogue: Epilogue, residual: Option<&Tensor>) -> candle_core::Result<Tensor> {
+        let y = match self {
+            Self::Int8(layer) => return layer.forward(x, epilogue, residual),
+            Self::F32(layer) => layer.forward(x)?,
+        };
+        match (epilogue, residual) {
+            (Epilogue::None, _) => Ok(y),
+            (Epilogue::Gelu, _) if y.device().is_cpu() => cpu::gelu(&y),
+            (Epilogue::Gelu, _) => y.gelu_erf(),
+            (Epilogue::Residual, Some(r)) => y + r,
+            (Epilogue::Residual, None) => candle_core::bail!("residual epilogue without a residual"),
+        }
+    }
+}
+
 struct Layer {
-    qkv: Linear,
-    attention_out: Linear,
+    qkv: Dense,
+    attention_out: Dense,
     attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Dense,
+    output: Dense,
     output_norm: LayerNorm,
 }
 
@@ -73,45 +111,54 @@ fn norm(size: usize, eps: f64, vb: VarBuilder) -> candle_core::Result<LayerNorm>
 }
 
 impl Layer {
-    fn load(vb: VarBuilder, c: &Config) -> candle_core::Result<Self> {
+    fn load(vb: VarBuilder, c: &Config, precision: Precision) -> candle_core::Result<Self> {
         let h = c.hidden_size;
         let attn = vb.pp("attention");
         let part = |name: &str| -> candle_core::Result<(Tensor, Tensor)> {
             let p = attn.pp("self").pp(name);
             Ok((p.get((h, h), "weight")?, p.get(h, "bias")?))
         };
+        // The attention scale 1/√d is folded into the query projection.
+        let scale = 1.0 / ((h / c.num_attention_heads) as f64).sqrt();
         let (q, k, v) = (part("query")?, part("key")?, part("value")?);
-        let qkv = Linear::new(Tensor::cat(&[&q.0, &k.0, &v.0], 0)?, Some(Tensor::cat(&[&q.1, &k.1, &v.1], 0)?));
+        let q = ((q.0 * scale)?, (q.1 * scale)?);
+        let qkv = Dense::new(Tensor::cat(&[&q.0, &k.0, &v.0], 0)?, Tensor::cat(&[&q.1, &k.1, &v.1], 0)?, precision)?;
         Ok(Self {
             qkv,
-            attention_out: linear(h, h, attn.pp("output").pp("dense"))?,
+            attention_out: Dense::load(attn.pp("output").pp("dense"), h, h, precision)?,
             attention_norm: norm(h, c.layer_norm_eps, attn.pp("output").pp("LayerNorm"))?,
-            intermediate: linear(h, c.intermediate_size, vb.pp("intermediate").pp("dense"))?,
-            output: linear(c.intermediate_size, h, vb.pp("output").pp("dense"))?,
+            intermediate: Dense::load(vb.pp("intermediate").pp("dense"), h, c.intermediate_size, precision)?,
+            output: Dense::load(vb.pp("output").pp("dense"), c.intermediate_size, h, precision)?,
             output_norm: norm(h, c.layer_norm_eps, vb.pp("output").pp("LayerNorm"))?,
         })
     }
 
+    /// One transformer layer; `mask_bias` `[batch, len]` is 0 for tokens and very negative
+    /// for padding.
     fn forward(&self, x: &Tensor, mask_bias: &Tensor, heads: usize) -> candle_core::Result<Tensor> {
         let (b, l, h) = x.dims3()?;
         let hd = h / heads;
-        let qkv = self.qkv.forward(x)?.reshape((b, l, 3, heads, hd))?.permute((2, 0, 3, 1, 4))?;
-        let q = (qkv.get(0)?.contiguous()? * (1.0 / (hd as f64).sqrt()))?;
+        let qkv = self.qkv.forward(x, Epilogue::None, None)?.reshape((b, l, 3, heads, hd))?.permute((2, 0, 3, 1, 4))?;
+        let q = qkv.get(0)?.contiguous()?;
         let k = qkv.get(1)?.contiguous()?;
         let v = qkv.get(2)?.contiguous()?;
-        let scores = q.matmul(&k.t()?)?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let scores = q.matmul(&k.t()?)?;
+        let probs = if scores.device().is_cpu() {
+            cpu::masked_softmax(&scores, mask_bias)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&mask_bias.unsqueeze(1)?.unsqueeze(1)?)?)?
+        };
         let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))?;
-        let x = self.attention_norm.forward(&(x + self.attention_out.forward(&context)?)?)?;
-        let inner = self.intermediate.forward(&x)?.gelu_erf()?;
-        self.output_norm.forward(&(x + self.output.forward(&inner)?)?)
+        let x = self.attention_norm.forward(&self.attention_out.forward(&context, Epilogue::Residual, Some(x))?)?;
+        let inner = self.intermediate.forward(&x, Epilogue::Gelu, None)?;
+        self.output_norm.forward(&self.output.forward(&inner, Epilogue::Residual, Some(&x))?)
     }
 }
 
 impl Bert {
     /// Loads `weights` (safetensors) for the configuration `config_json`; the word
     /// embeddings come from `gguf` in Q4_0 when given.
-    pub fn load(config_json: &str, weights: &Path, gguf: Option<&Path>, device: &Device) -> Result<Self> {
+    pub fn load(config_json: &str, weights: &Path, gguf: Option<&Path>, device: &Device, precision: Precision) -> Result<Self> {
         let c: Config = serde_json::from_str(config_json).context("parsing the BERT config")?;
         anyhow::ensure!(
             matches!(c.hidden_act.as_str(), "gelu" | "gelu_python"),
@@ -139,7 +186,7 @@ impl Bert {
         let token_type = emb.pp("token_type_embeddings").get_unchecked("weight")?.get(0)?;
         let embedding_norm = norm(h, c.layer_norm_eps, emb.pp("LayerNorm"))?;
         let layers = (0..c.num_hidden_layers)
-            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), &c))
+            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), &c, precision))
             .collect::<candle_core::Result<Vec<_>>>()
             .with_context(|| format!("loading {}", weights.display()))?;
         Ok(Self { words, positions, token_type, embedding_norm, layers, heads: c.num_attention_heads, dim: h })
@@ -155,8 +202,8 @@ impl EmbeddingModel for Bert {
             .broadcast_add(&self.positions.narrow(0, 0, len)?)?
             .broadcast_add(&self.token_type)?;
         let mut x = self.embedding_norm.forward(&x)?;
-        // Padding gets a large negative score in every head: [batch, 1, 1, len].
-        let mask_bias = ((attention_mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?.unsqueeze(1)?.unsqueeze(1)?;
+        // Padding gets a large negative score in every head.
+        let mask_bias = ((attention_mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?;
         for layer in &self.layers {
             x = layer.forward(&x, &mask_bias, self.heads)?;
         }

@@ -6,6 +6,7 @@
 
 mod bert;
 mod cache;
+mod cpu;
 
 pub use cache::EmbeddingCache;
 
@@ -25,6 +26,16 @@ pub trait EmbeddingModel: Send + Sync {
     fn dim(&self) -> usize;
 }
 
+/// Arithmetic of the encoder's linear layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    /// f32 everywhere.
+    F32,
+    /// int8 weights and activations (AVX-512 VNNI CPUs; f32 elsewhere).
+    #[default]
+    Int8,
+}
+
 /// Encoder settings.
 #[derive(Debug, Clone)]
 pub struct EncoderOptions {
@@ -34,11 +45,13 @@ pub struct EncoderOptions {
     pub max_len: usize,
     /// Text prepended to every message (the e5 model card asks for `"query: "`).
     pub prefix: String,
+    /// Arithmetic of the linear layers.
+    pub precision: Precision,
 }
 
 impl Default for EncoderOptions {
     fn default() -> Self {
-        Self { max_batch_tokens: 2048, max_len: 512, prefix: "query: ".into() }
+        Self { max_batch_tokens: 2048, max_len: 512, prefix: "query: ".into(), precision: Precision::default() }
     }
 }
 
@@ -71,6 +84,7 @@ fn fingerprint(config_text: &str, files: &ModelFiles, options: &EncoderOptions) 
         h.update(len.to_le_bytes());
     }
     h.update(options.prefix.as_bytes());
+    h.update(format!("{:?}", options.precision).as_bytes());
     h.update((options.max_len as u64).to_le_bytes());
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -104,7 +118,7 @@ impl Encoder {
         let kind: ModelType = serde_json::from_str(&config_text)
             .with_context(|| format!("{}: no model_type", files.config.display()))?;
         let model: Box<dyn EmbeddingModel> = match kind.model_type.as_str() {
-            "bert" => Box::new(bert::Bert::load(&config_text, &files.weights, files.gguf.as_deref(), device)?),
+            "bert" => Box::new(bert::Bert::load(&config_text, &files.weights, files.gguf.as_deref(), device, options.precision)?),
             other => bail!("{}: unsupported model_type {other:?} (supported: bert)", files.config.display()),
         };
         let eos = tokenizer
