@@ -80,21 +80,58 @@ vectorised!(gelu_slice(xs: &mut [f32]) {
     }
 });
 
+/// Lanes of the partial sums and maxima below: independent accumulators let the compiler
+/// vectorise reductions it may not reorder.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn max_of(xs: &[f32], bias: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut chunks = xs.chunks_exact(LANES).zip(bias.chunks_exact(LANES));
+    for (x, b) in chunks.by_ref() {
+        for i in 0..LANES {
+            lanes[i] = lanes[i].max(x[i] + b[i]);
+        }
+    }
+    let tail = xs.len() - xs.len() % LANES;
+    let rest = xs[tail..].iter().zip(&bias[tail..]).fold(f32::NEG_INFINITY, |m, (x, b)| m.max(x + b));
+    lanes.iter().fold(rest, |m, &v| m.max(v))
+}
+
 vectorised!(softmax_rows(out: &mut [f32], scores: &[f32], bias: &[f32]) {
     let len = bias.len();
     for (o, s) in out.chunks_exact_mut(len).zip(scores.chunks_exact(len)) {
-        let mut max = f32::NEG_INFINITY;
-        for (x, b) in s.iter().zip(bias) {
-            max = max.max(x + b);
-        }
-        let mut sum = 0.0;
+        let max = max_of(s, bias);
         for ((o, x), b) in o.iter_mut().zip(s).zip(bias) {
             *o = exp(x + b - max);
-            sum += *o;
         }
-        let inv = 1.0 / sum;
+        let mut lanes = [0f32; LANES];
+        for chunk in o.chunks_exact(LANES) {
+            for i in 0..LANES {
+                lanes[i] += chunk[i];
+            }
+        }
+        let inv = 1.0 / (lanes.iter().sum::<f32>() + o[len - len % LANES..].iter().sum::<f32>());
         for o in o.iter_mut() {
             *o *= inv;
+        }
+    }
+});
+
+vectorised!(quantise_rows(input: &[f32], k: usize, quantised: &mut [u8], scales: &mut [f32]) {
+    for ((x, q), s) in input.chunks_exact(k).zip(quantised.chunks_exact_mut(k)).zip(scales.iter_mut()) {
+        let mut lanes = [0f32; LANES];
+        for chunk in x.chunks_exact(LANES) {
+            for i in 0..LANES {
+                lanes[i] = lanes[i].max(chunk[i].abs());
+            }
+        }
+        let max = x[k - k % LANES..].iter().fold(lanes.iter().fold(0f32, |m, &v| m.max(v)), |m, v| m.max(v.abs()));
+        *s = if max > 0.0 { max / 127.0 } else { 1.0 };
+        let inv = 1.0 / *s;
+        for (q, v) in q.iter_mut().zip(x) {
+            // Offset by 128 into u8, the operand type `vpdpbusd` multiplies unsigned.
+            *q = ((v * inv).round_ties_even() as i32 + 128).clamp(1, 255) as u8;
         }
     }
 });
@@ -242,14 +279,7 @@ impl Int8Linear {
         let k = self.in_features;
         let mut quantised = vec![0u8; rows * k];
         let mut row_scales = vec![0f32; rows];
-        for ((x, q), s) in input.chunks_exact(k).zip(quantised.chunks_exact_mut(k)).zip(row_scales.iter_mut()) {
-            let max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-            *s = if max > 0.0 { max / 127.0 } else { 1.0 };
-            let inv = 1.0 / *s;
-            for (q, v) in q.iter_mut().zip(x) {
-                *q = ((v * inv).round().clamp(-127.0, 127.0) as i32 + 128) as u8;
-            }
-        }
+        quantise_rows(input, k, &mut quantised, &mut row_scales);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `new` only builds an Int8Linear where the CPU has AVX-512 F/BW/VNNI, and the
         // slices have the lengths the kernel indexes: rows × in, rows × out.
@@ -353,6 +383,14 @@ mod tests {
         let e = [1f32.exp(), 2f32.exp()];
         assert!((p[0][0] - e[0] / (e[0] + e[1])).abs() < 1e-6 && p[0][2] == 0.0);
         assert!((p[1][0] - 0.5).abs() < 1e-6 && p[1][2] == 0.0);
+        // Rows longer than the reduction lanes, with padding at the end.
+        let (batch, heads, len) = (2, 3, 37);
+        let scores = (Tensor::randn(0f32, 3.0, (batch, heads, len, len), &Device::Cpu)?);
+        let mask: Vec<f32> = (0..batch * len).map(|i| if i % len < 30 + i / len { 0.0 } else { -1e4 }).collect();
+        let bias = Tensor::from_vec(mask, (batch, len), &Device::Cpu)?;
+        let want = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&bias.unsqueeze(1)?.unsqueeze(1)?)?)?;
+        let err = (masked_softmax(&scores, &bias)? - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(err < 1e-6, "max error {err}");
         Ok(())
     }
 
