@@ -27,20 +27,31 @@ fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     }
 }
 
+/// Adding this to a float of magnitude below 2^22 rounds it to an integer (ties to even),
+/// which then sits in the low mantissa bits: float→int without a saturating conversion,
+/// so loops over it vectorise.
+const ROUND: f32 = 12_582_912.0; // 1.5 × 2^23
+
+/// `x` (|x| < 2^22) rounded to the nearest integer, ties to even.
+#[inline(always)]
+fn round_to_int(x: f32) -> i32 {
+    (x + ROUND).to_bits().wrapping_sub(ROUND.to_bits()) as i32
+}
+
 /// `e^x` to within a few ulps for x in [-87, 88] and 0 below (Cody–Waite range reduction
 /// and a degree-6 polynomial), branch-free so loops over it vectorise.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
-    let underflow = x < -87.0;
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
-    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    let underflow = x < -87.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
+    let n = round_to_int(x * LOG2_E);
+    let nf = n as f32;
+    let r = x - nf * LN2_HI - nf * LN2_LO;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let e = p * f32::from_bits(((n as i32 + 127) << 23) as u32);
+    let e = p * f32::from_bits((n.wrapping_add(127) as u32) << 23);
     if underflow { 0.0 } else { e }
 }
 
@@ -131,7 +142,7 @@ vectorised!(quantise_rows(input: &[f32], k: usize, quantised: &mut [u8], scales:
         let inv = 1.0 / *s;
         for (q, v) in q.iter_mut().zip(x) {
             // Offset by 128 into u8, the operand type `vpdpbusd` multiplies unsigned.
-            *q = ((v * inv).round_ties_even() as i32 + 128).clamp(1, 255) as u8;
+            *q = (round_to_int((v * inv).clamp(-127.0, 127.0)) + 128) as u8;
         }
     }
 });
