@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs scamstage's benchmark and the PyTorch peer back to back on the same machine and
-# prints the ratios (only ratios from one run are meaningful on a shared machine), plus the
-# per-message cosine agreement of the two implementations' embeddings.
+# Runs scamstage's benchmark (default int8 and --precision f32) and the PyTorch peer back to
+# back on the same machine and prints the ratios (only ratios from one run are meaningful on
+# a shared machine), plus the per-message cosine agreement of the embeddings with PyTorch's:
+# f32 checks the implementation, int8 shows what quantisation costs.
 # Usage: PYTHON=.venv/bin/python benches/compare.sh [threads]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,23 +14,28 @@ trap 'rm -rf "$tmp"' EXIT
 cargo build --release --quiet
 bin=target/release/scamstage
 $bin bench "$file" --threads "$threads" --runs 3 --quiet > "$tmp/scamstage.json"
+$bin bench "$file" --threads "$threads" --runs 3 --quiet --precision f32 > "$tmp/scamstage-f32.json"
 $python benches/peer_pytorch.py --file "$file" --threads "$threads" --embeddings "$tmp/peer.jsonl" > "$tmp/peer.json"
 awk '{printf "{\"id\":\"m%d\",\"messages\":[{\"sender\":\"them\",\"text\":%s}]}\n", NR, $0}' \
   <("$python" -c 'import json,sys; [print(json.dumps(l.rstrip("\n"))) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]' "$file") \
   > "$tmp/msgs.jsonl"
 $bin embed "$tmp/msgs.jsonl" --threads "$threads" --quiet > "$tmp/ours.jsonl"
+$bin embed "$tmp/msgs.jsonl" --threads "$threads" --quiet --precision f32 > "$tmp/ours-f32.jsonl"
 $python - "$tmp" <<'PY'
 import json, sys
 tmp = sys.argv[1]
 ours, peer = json.load(open(f"{tmp}/scamstage.json")), json.load(open(f"{tmp}/peer.json"))
-a = [json.loads(l)["embedding"] for l in open(f"{tmp}/ours.jsonl")]
+f32 = json.load(open(f"{tmp}/scamstage-f32.json"))
 b = [json.loads(l) for l in open(f"{tmp}/peer.jsonl")]
-cos = sorted(sum(x * y for x, y in zip(u, v)) for u, v in zip(a, b))
-print(json.dumps({"scamstage": ours, "peer": peer}, indent=2))
-print(f"threads {ours['threads']}: encoder {ours['encoder']['messages_per_s']:.1f} msg/s, "
-      f"end-to-end {ours['end_to_end']['messages_per_s']:.1f} msg/s, PyTorch encoder {peer['messages_per_s']:.1f} msg/s")
-print(f"ratio end-to-end / PyTorch encoder: {ours['end_to_end']['messages_per_s'] / peer['messages_per_s']:.2f}x; "
-      f"encoder / PyTorch encoder: {ours['encoder']['messages_per_s'] / peer['messages_per_s']:.2f}x")
-print(f"embedding agreement: min cosine {cos[0]:.5f}, median {cos[len(cos)//2]:.5f}, "
-      f"share >= 0.999: {sum(c >= 0.999 for c in cos) / len(cos):.3f}")
+print(json.dumps({"scamstage": ours, "scamstage_f32": f32, "peer": peer}, indent=2))
+for name, run in (("int8 (default)", ours), ("f32", f32)):
+    print(f"{name}, threads {run['threads']}: encoder {run['encoder']['messages_per_s']:.1f} msg/s, "
+          f"end-to-end {run['end_to_end']['messages_per_s']:.1f} msg/s, PyTorch encoder {peer['messages_per_s']:.1f} msg/s; "
+          f"ratio end-to-end / PyTorch encoder {run['end_to_end']['messages_per_s'] / peer['messages_per_s']:.2f}x, "
+          f"encoder / PyTorch encoder {run['encoder']['messages_per_s'] / peer['messages_per_s']:.2f}x")
+for name, path in (("int8 (default)", "ours.jsonl"), ("f32", "ours-f32.jsonl")):
+    a = [json.loads(l)["embedding"] for l in open(f"{tmp}/{path}")]
+    cos = sorted(sum(x * y for x, y in zip(u, v)) for u, v in zip(a, b))
+    print(f"embedding agreement with PyTorch, {name}: min cosine {cos[0]:.5f}, median {cos[len(cos)//2]:.5f}, "
+          f"share >= 0.999: {sum(c >= 0.999 for c in cos) / len(cos):.3f}")
 PY
