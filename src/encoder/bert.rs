@@ -133,26 +133,31 @@ impl Layer {
         })
     }
 
-    /// One transformer layer; `mask_bias` `[batch, len]` is 0 for tokens and very negative
-    /// for padding.
-    fn forward(&self, x: &Tensor, mask_bias: &Tensor, heads: usize) -> candle_core::Result<Tensor> {
+    /// One transformer layer.
+    fn forward(&self, x: &Tensor, mask: &Mask, heads: usize) -> candle_core::Result<Tensor> {
         let (b, l, h) = x.dims3()?;
-        let hd = h / heads;
-        let qkv = self.qkv.forward(x, Epilogue::None, None)?.reshape((b, l, 3, heads, hd))?.permute((2, 0, 3, 1, 4))?;
-        let q = qkv.get(0)?.contiguous()?;
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
-        let scores = q.matmul(&k.t()?)?;
-        let probs = if scores.device().is_cpu() {
-            cpu::masked_softmax(&scores, mask_bias)?
+        let qkv = self.qkv.forward(x, Epilogue::None, None)?;
+        let context = if x.device().is_cpu() {
+            cpu::attention(&qkv, &mask.lengths, heads)?
         } else {
-            candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&mask_bias.unsqueeze(1)?.unsqueeze(1)?)?)?
+            let qkv = qkv.reshape((b, l, 3, heads, h / heads))?.permute((2, 0, 3, 1, 4))?;
+            let (q, k, v) = (qkv.get(0)?.contiguous()?, qkv.get(1)?.contiguous()?, qkv.get(2)?.contiguous()?);
+            let scores = q.matmul(&k.t()?)?.broadcast_add(&mask.bias)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))?
         };
-        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))?;
         let x = self.attention_norm.forward(&self.attention_out.forward(&context, Epilogue::Residual, Some(x))?)?;
         let inner = self.intermediate.forward(&x, Epilogue::Gelu, None)?;
         self.output_norm.forward(&self.output.forward(&inner, Epilogue::Residual, Some(&x))?)
     }
+}
+
+/// Which tokens are padding, in the forms the two attention paths need.
+struct Mask {
+    /// Real tokens of each sequence (padding comes last).
+    lengths: Vec<usize>,
+    /// `[batch, 1, 1, len]`: 0 for tokens, very negative for padding.
+    bias: Tensor,
 }
 
 impl Bert {
@@ -202,10 +207,12 @@ impl EmbeddingModel for Bert {
             .broadcast_add(&self.positions.narrow(0, 0, len)?)?
             .broadcast_add(&self.token_type)?;
         let mut x = self.embedding_norm.forward(&x)?;
-        // Padding gets a large negative score in every head.
-        let mask_bias = ((attention_mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?;
+        let mask = Mask {
+            lengths: attention_mask.sum(1)?.to_vec1::<u32>()?.into_iter().map(|l| l as usize).collect(),
+            bias: ((attention_mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?.unsqueeze(1)?.unsqueeze(1)?,
+        };
         for layer in &self.layers {
-            x = layer.forward(&x, &mask_bias, self.heads)?;
+            x = layer.forward(&x, &mask, self.heads)?;
         }
         mean_pool(&x, attention_mask)
     }

@@ -4,9 +4,10 @@
 //!   int8 activations (one scale per row, computed on the fly), multiplied with AVX-512 VNNI
 //!   `vpdpbusd` — exact i32 accumulation, four times the multiply-adds per instruction of
 //!   f32 FMA — with bias, residual and GELU applied while the results are stored.
-//! - [`gelu`] and [`masked_softmax`]: the exact-erf GELU and the attention softmax with a
-//!   polynomial `exp` the compiler vectorises (libm's scalar `erff`/`expf` took a quarter of
-//!   the encoder's time).
+//! - [`attention`]: self-attention of each sequence over its real tokens only, so padding
+//!   costs nothing and a text's embedding does not depend on its batch.
+//! - [`gelu`]: the exact-erf GELU. Both use a polynomial `exp` the compiler vectorises
+//!   (libm's scalar `erff`/`expf` took a quarter of the encoder's time).
 //!
 //! Every function here falls back to plain Rust where AVX-512 is missing; [`Int8Linear::new`]
 //! returns `None` where VNNI is missing, and the caller keeps the f32 layer.
@@ -95,36 +96,46 @@ vectorised!(gelu_slice(xs: &mut [f32]) {
 /// vectorise reductions it may not reorder.
 const LANES: usize = 16;
 
+/// Dot product with independent partial sums, so it vectorises.
 #[inline(always)]
-fn max_of(xs: &[f32], bias: &[f32]) -> f32 {
-    let mut lanes = [f32::NEG_INFINITY; LANES];
-    let mut chunks = xs.chunks_exact(LANES).zip(bias.chunks_exact(LANES));
-    for (x, b) in chunks.by_ref() {
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; LANES];
+    let mut chunks = a.chunks_exact(LANES).zip(b.chunks_exact(LANES));
+    for (x, y) in chunks.by_ref() {
         for i in 0..LANES {
-            lanes[i] = lanes[i].max(x[i] + b[i]);
+            lanes[i] += x[i] * y[i];
         }
     }
-    let tail = xs.len() - xs.len() % LANES;
-    let rest = xs[tail..].iter().zip(&bias[tail..]).fold(f32::NEG_INFINITY, |m, (x, b)| m.max(x + b));
-    lanes.iter().fold(rest, |m, &v| m.max(v))
+    let tail = a.len() - a.len() % LANES;
+    let rest: f32 = a[tail..].iter().zip(&b[tail..]).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f32>() + rest
 }
 
-vectorised!(softmax_rows(out: &mut [f32], scores: &[f32], bias: &[f32]) {
-    let len = bias.len();
-    for (o, s) in out.chunks_exact_mut(len).zip(scores.chunks_exact(len)) {
-        let max = max_of(s, bias);
-        for ((o, x), b) in o.iter_mut().zip(s).zip(bias) {
-            *o = exp(x + b - max);
-        }
-        let mut lanes = [0f32; LANES];
-        for chunk in o.chunks_exact(LANES) {
-            for i in 0..LANES {
-                lanes[i] += chunk[i];
+vectorised!(attend(qkv: &[f32], len: usize, hidden: usize, heads: usize, out: &mut [f32]) {
+    let (width, dim) = (3 * hidden, hidden / heads);
+    let mut scores = vec![0f32; len];
+    for head in 0..heads {
+        let (q_at, k_at, v_at) = (head * dim, hidden + head * dim, 2 * hidden + head * dim);
+        for t in 0..len {
+            let q = &qkv[t * width + q_at..][..dim];
+            let mut max = f32::NEG_INFINITY;
+            for (s, score) in scores.iter_mut().enumerate() {
+                *score = dot(q, &qkv[s * width + k_at..][..dim]);
+                max = max.max(*score);
             }
-        }
-        let inv = 1.0 / (lanes.iter().sum::<f32>() + o[len - len % LANES..].iter().sum::<f32>());
-        for o in o.iter_mut() {
-            *o *= inv;
+            let mut sum = 0.0;
+            for score in scores.iter_mut() {
+                *score = exp(*score - max);
+                sum += *score;
+            }
+            let context = &mut out[t * hidden + head * dim..][..dim];
+            let inv = 1.0 / sum;
+            for (s, &p) in scores.iter().enumerate() {
+                let p = p * inv;
+                for (c, v) in context.iter_mut().zip(&qkv[s * width + v_at..][..dim]) {
+                    *c += p * v;
+                }
+            }
         }
     }
 });
@@ -158,21 +169,24 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
     Tensor::from_vec(out, x.shape(), x.device())
 }
 
-/// Softmax over the last axis of attention scores `[batch, heads, len, len]` after adding
-/// `mask_bias` `[batch, len]` (0 for tokens, a large negative number for padding).
-pub fn masked_softmax(scores: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
-    let (batch, heads, rows, len) = scores.dims4()?;
-    let bias = with_values(mask_bias, <[f32]>::to_vec)?;
-    if bias.len() != batch * len {
-        candle_core::bail!("mask bias {:?} does not fit scores {:?}", mask_bias.shape(), scores.shape());
+/// Multi-head self-attention of each sequence over its own tokens: `qkv` `[batch, len,
+/// 3 × hidden]` holds queries (already scaled by 1/√d), keys and values; `lengths` are the
+/// real tokens of each sequence (padding comes last). Returns `[batch, len, hidden]` with
+/// zeros at padding. A sequence's result does not depend on what it is batched with —
+/// padding is never touched, so the same text always gets the same embedding.
+pub fn attention(qkv: &Tensor, lengths: &[usize], heads: usize) -> Result<Tensor> {
+    let (batch, len, width) = qkv.dims3()?;
+    let hidden = width / 3;
+    if lengths.len() != batch || lengths.iter().any(|&l| l > len) || hidden % heads != 0 {
+        candle_core::bail!("attention: lengths {lengths:?} or {heads} heads do not fit {:?}", qkv.shape());
     }
-    let mut out = vec![0f32; batch * heads * rows * len];
-    with_values(scores, |s| {
-        out.par_chunks_mut(heads * rows * len).zip(s.par_chunks(heads * rows * len)).enumerate().for_each(|(b, (o, s))| {
-            softmax_rows(o, s, &bias[b * len..(b + 1) * len]);
+    let mut out = vec![0f32; batch * len * hidden];
+    with_values(qkv, |x| {
+        out.par_chunks_mut(len * hidden).zip(x.par_chunks(len * width)).zip(lengths).for_each(|((o, x), &l)| {
+            attend(x, l, hidden, heads, o);
         })
     })?;
-    Tensor::from_vec(out, scores.shape(), scores.device())
+    Tensor::from_vec(out, (batch, len, hidden), qkv.device())
 }
 
 /// What [`Int8Linear::forward`] adds to `x · Wᵀ` besides the bias.
@@ -387,21 +401,27 @@ mod tests {
     }
 
     #[test]
-    fn masked_softmax_ignores_padding_and_sums_to_one() -> Result<()> {
-        let scores = Tensor::new(&[[[[1f32, 2., 3.], [0., 0., 50.]]]], &Device::Cpu)?;
-        let bias = Tensor::new(&[[0f32, 0., -1e4]], &Device::Cpu)?;
-        let p = masked_softmax(&scores, &bias)?.squeeze(0)?.to_vec3::<f32>()?.remove(0);
-        let e = [1f32.exp(), 2f32.exp()];
-        assert!((p[0][0] - e[0] / (e[0] + e[1])).abs() < 1e-6 && p[0][2] == 0.0);
-        assert!((p[1][0] - 0.5).abs() < 1e-6 && p[1][2] == 0.0);
-        // Rows longer than the reduction lanes, with padding at the end.
-        let (batch, heads, len) = (2, 3, 37);
-        let scores = (Tensor::randn(0f32, 3.0, (batch, heads, len, len), &Device::Cpu)?);
-        let mask: Vec<f32> = (0..batch * len).map(|i| if i % len < 30 + i / len { 0.0 } else { -1e4 }).collect();
-        let bias = Tensor::from_vec(mask, (batch, len), &Device::Cpu)?;
-        let want = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&bias.unsqueeze(1)?.unsqueeze(1)?)?)?;
-        let err = (masked_softmax(&scores, &bias)? - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
-        assert!(err < 1e-6, "max error {err}");
+    fn attention_matches_candle_and_ignores_what_it_is_batched_with() -> Result<()> {
+        let dev = Device::Cpu;
+        let (heads, dim, len) = (3, 20, 23);
+        let hidden = heads * dim;
+        let qkv = Tensor::randn(0f32, 1.0, (2, len, 3 * hidden), &dev)?;
+        let lengths = [len, 17];
+        let got = attention(&qkv, &lengths, heads)?;
+        for (b, &l) in lengths.iter().enumerate() {
+            // Reference: candle ops on the sequence's real tokens only.
+            let x = qkv.get(b)?.narrow(0, 0, l)?.reshape((l, 3, heads, dim))?.permute((1, 2, 0, 3))?;
+            let (q, k, v) = (x.get(0)?.contiguous()?, x.get(1)?.contiguous()?, x.get(2)?.contiguous()?);
+            let p = candle_nn::ops::softmax_last_dim(&q.matmul(&k.t()?)?)?;
+            let want = p.matmul(&v)?.transpose(0, 1)?.reshape((l, hidden))?;
+            let err = (got.get(b)?.narrow(0, 0, l)? - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(err < 1e-5, "sequence {b}: max error {err}");
+            let padding = got.get(b)?.narrow(0, l, len - l)?.abs()?.sum_all()?.to_scalar::<f32>()?;
+            assert_eq!(padding, 0.0);
+        }
+        // The shorter sequence alone, without padding, gives bit-identical values.
+        let alone = attention(&qkv.get(1)?.narrow(0, 0, 17)?.unsqueeze(0)?.contiguous()?, &[17], heads)?;
+        assert_eq!(alone.get(0)?.to_vec2::<f32>()?, got.get(1)?.narrow(0, 0, 17)?.to_vec2::<f32>()?);
         Ok(())
     }
 
