@@ -29,6 +29,8 @@ pub struct RunStats {
 pub struct BenchReport {
     /// Compute device.
     pub device: String,
+    /// Arithmetic of the encoder's linear layers.
+    pub precision: String,
     /// CPU threads candle and rayon use.
     pub threads: usize,
     /// Messages in the input.
@@ -141,6 +143,7 @@ pub fn run(classifier: &Classifier, texts: &[String], runs: usize, scales: &[usi
     }
     Ok(BenchReport {
         device: crate::device::describe(classifier.encoder().device()),
+        precision: classifier.encoder().precision().as_str(),
         threads: candle_core::utils::get_num_threads(),
         messages: texts.len(),
         tokens,

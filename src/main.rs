@@ -381,6 +381,7 @@ fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
         "head": head.display().to_string(),
         "threshold": a.threshold.unwrap_or(classifier.card().threshold),
         "device": device::describe(classifier.encoder().device()),
+        "precision": classifier.encoder().precision().as_str(),
         "throughput": {"embedding_cache": a.cache_dir.is_some(), "seconds": elapsed, "messages_per_s": messages as f64 / elapsed, "conversations_per_s": convs.len() as f64 / elapsed},
         "report": report,
     });

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use candle_core::quantized::{gguf_file, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{layer_norm, LayerNorm, LayerNormConfig, Linear, VarBuilder};
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::cpu::{self, Epilogue, Int8Linear};
@@ -190,7 +191,9 @@ impl Bert {
         let positions = emb.pp("position_embeddings").get((c.max_position_embeddings, h), "weight")?;
         let token_type = emb.pp("token_type_embeddings").get_unchecked("weight")?.get(0)?;
         let embedding_norm = norm(h, c.layer_norm_eps, emb.pp("LayerNorm"))?;
+        // Layers are read and quantised in parallel.
         let layers = (0..c.num_hidden_layers)
+            .into_par_iter()
             .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), &c, precision))
             .collect::<candle_core::Result<Vec<_>>>()
             .with_context(|| format!("loading {}", weights.display()))?;
@@ -219,5 +222,12 @@ impl EmbeddingModel for Bert {
 
     fn dim(&self) -> usize {
         self.dim
+    }
+
+    fn precision(&self) -> Precision {
+        match self.layers.first().map(|l| &l.qkv) {
+            Some(Dense::Int8(_)) => Precision::Int8,
+            _ => Precision::F32,
+        }
     }
 }

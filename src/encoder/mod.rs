@@ -24,6 +24,9 @@ pub trait EmbeddingModel: Send + Sync {
     fn pooled(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor>;
     /// Embedding width.
     fn dim(&self) -> usize;
+    /// The arithmetic the linear layers actually use (int8 falls back to f32 where the
+    /// hardware lacks it).
+    fn precision(&self) -> Precision;
 }
 
 /// Arithmetic of the encoder's linear layers.
@@ -34,6 +37,16 @@ pub enum Precision {
     /// int8 weights and activations (AVX-512 VNNI CPUs; f32 elsewhere).
     #[default]
     Int8,
+}
+
+impl Precision {
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::Int8 => "int8",
+        }
+    }
 }
 
 /// Encoder settings.
@@ -84,7 +97,7 @@ fn fingerprint(config_text: &str, files: &ModelFiles, options: &EncoderOptions) 
         h.update(len.to_le_bytes());
     }
     h.update(options.prefix.as_bytes());
-    h.update(format!("{:?}", options.precision).as_bytes());
+    h.update(options.precision.as_str().as_bytes());
     h.update((options.max_len as u64).to_le_bytes());
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -142,6 +155,11 @@ impl Encoder {
     /// Embedding width.
     pub fn dim(&self) -> usize {
         self.model.dim()
+    }
+
+    /// The arithmetic the linear layers actually use.
+    pub fn precision(&self) -> Precision {
+        self.model.precision()
     }
 
     /// The device the model runs on.

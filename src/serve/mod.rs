@@ -312,6 +312,7 @@ fn info(classifier: &Classifier, options: &ServeOptions) -> Value {
         "labels": {"stages": crate::taxonomy::Stage::names(), "scam_types": card.conversation_classes.iter().map(|t| t.as_str()).collect::<Vec<_>>()},
         "threshold": card.threshold,
         "device": crate::device::describe(encoder.device()),
+        "precision": encoder.precision().as_str(),
         "limits": {
             "max_body_bytes": options.max_body_bytes,
             "max_conversations": options.max_conversations,
