@@ -30,7 +30,7 @@ pub struct BenchReport {
     /// Compute device.
     pub device: String,
     /// Arithmetic of the encoder's linear layers.
-    pub precision: String,
+    pub precision: &'static str,
     /// CPU threads candle and rayon use.
     pub threads: usize,
     /// Messages in the input.
