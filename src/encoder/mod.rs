@@ -2,18 +2,20 @@
 //! runs a transformer and mean-pools the last hidden states into L2-normalised embeddings.
 //!
 //! The architecture is chosen from the model's `config.json` (`model_type`); each one lives
-//! in its own file and implements [`EmbeddingModel`].
+//! in its own file and implements [`EmbeddingModel`]. XLM-R's `tokenizer.json` is read by the
+//! lean [`Unigram`]; any other goes through the `tokenizers` crate.
 
 mod bert;
 mod cache;
 mod cpu;
+mod unigram;
 
 pub use cache::EmbeddingCache;
+pub use unigram::Unigram;
 
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
-use tokenizers::Tokenizer;
 
 use crate::model::ModelFiles;
 
@@ -102,6 +104,40 @@ fn fingerprint(config_text: &str, files: &ModelFiles, options: &EncoderOptions) 
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The lean [`Unigram`] tokenizer where it recognises the `tokenizer.json`, else the
+/// `tokenizers` crate.
+enum Tokenizer {
+    Lean(Unigram),
+    Hf(Box<tokenizers::Tokenizer>),
+}
+
+impl Tokenizer {
+    /// Loads `tokenizer.json`, lean where recognised.
+    fn load(path: &std::path::Path) -> Result<Self> {
+        if let Some(lean) = Unigram::from_tokenizer_json(path)? {
+            return Ok(Self::Lean(lean));
+        }
+        let hf = tokenizers::Tokenizer::from_file(path).map_err(|e| anyhow!("loading {}: {e}", path.display()))?;
+        Ok(Self::Hf(Box::new(hf)))
+    }
+
+    /// Ids of `text` with special tokens.
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        match self {
+            Self::Lean(t) => Ok(t.encode(text)),
+            Self::Hf(t) => Ok(t.encode(text, true).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec()),
+        }
+    }
+
+    /// The id of `piece`, if it is in the vocabulary.
+    fn token_to_id(&self, piece: &str) -> Option<u32> {
+        match self {
+            Self::Lean(t) => t.token_to_id(piece),
+            Self::Hf(t) => t.token_to_id(piece),
+        }
+    }
+}
+
 /// A loaded tokenizer and transformer on a device.
 pub struct Encoder {
     tokenizer: Tokenizer,
@@ -124,8 +160,7 @@ impl Encoder {
         if options.max_len < 2 || options.max_batch_tokens < options.max_len {
             bail!("max_batch_tokens ({}) must be at least max_len ({})", options.max_batch_tokens, options.max_len);
         }
-        let tokenizer = Tokenizer::from_file(&files.tokenizer)
-            .map_err(|e| anyhow!("loading {}: {e}", files.tokenizer.display()))?;
+        let tokenizer = Tokenizer::load(&files.tokenizer)?;
         let config_text = std::fs::read_to_string(&files.config)
             .with_context(|| format!("reading {}", files.config.display()))?;
         let kind: ModelType = serde_json::from_str(&config_text)
@@ -175,8 +210,7 @@ impl Encoder {
             .par_iter()
             .map(|text| {
                 let input = format!("{}{}", self.options.prefix, text);
-                let enc = self.tokenizer.encode(input, true).map_err(|e| anyhow!("tokenizing: {e}"))?;
-                let mut ids = enc.get_ids().to_vec();
+                let mut ids = self.tokenizer.encode(&input)?;
                 let cut = ids.len() > max;
                 if cut {
                     ids.truncate(max - 1);
@@ -307,6 +341,20 @@ mod tests {
             assert!(longest * b.len() <= 64 || b.len() == 1, "{b:?}");
         }
         assert_eq!(batches[0], vec![6], "longest sequence alone first");
+    }
+
+    #[test]
+    fn other_tokenizers_fall_back_to_the_tokenizers_crate() {
+        let json = r#"{"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+            "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null,
+            "decoder": null, "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "hello": 1, "world": 2},
+            "unk_token": "[UNK]"}}"#;
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), json).unwrap();
+        let tokenizer = Tokenizer::load(file.path()).unwrap();
+        assert!(matches!(tokenizer, Tokenizer::Hf(_)));
+        assert_eq!(tokenizer.encode("hello there world").unwrap(), vec![1, 0, 2]);
+        assert_eq!(tokenizer.token_to_id("world"), Some(2));
     }
 
     #[test]
