@@ -16,6 +16,11 @@ use scamstage::score::{score_stream, OutputFormat};
 use scamstage::serve::ServeOptions;
 use scamstage::train::{train, TrainOptions};
 
+/// mimalloc keeps freed pages for reuse: the encoder allocates large short-lived buffers,
+/// which glibc's allocator returns to the OS and the kernel then zeroes again on every batch.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "scamstage", version, about = "How far has a romance / pig-butchering scam progressed in a chat?")]
 struct Cli {
