@@ -12,7 +12,6 @@ use anyhow::{Context, Result};
 use candle_core::quantized::{gguf_file, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{layer_norm, LayerNorm, LayerNormConfig, Linear, VarBuilder};
-use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::cpu::{self, Epilogue, Int8Linear};
@@ -171,31 +170,31 @@ impl Bert {
             "unsupported hidden_act {:?} (supported: gelu)",
             c.hidden_act
         );
-        // SAFETY: the weights file is memory-mapped read-only and not modified while mapped.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, device) }
-            .with_context(|| format!("mapping {}", weights.display()))?;
-        let vb = if vb.contains_tensor("bert.embeddings.LayerNorm.weight") { vb.pp("bert") } else { vb };
+        // Each part gets its own short-lived mapping, so the pages of the f32 weights already
+        // converted leave memory before the next part is read.
+        let open = || -> Result<VarBuilder<'static>> {
+            // SAFETY: the weights file is memory-mapped read-only and not modified while mapped.
+            let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, device) }
+                .with_context(|| format!("mapping {}", weights.display()))?;
+            Ok(if vb.contains_tensor("bert.embeddings.LayerNorm.weight") { vb.pp("bert") } else { vb })
+        };
         let h = c.hidden_size;
+        let emb = open()?.pp("embeddings");
         let words = match gguf {
             Some(path) => {
                 let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
                 let content = gguf_file::Content::read(&mut file).with_context(|| format!("reading {}", path.display()))?;
                 WordEmbeddings::Q4(content.tensor(&mut file, WORD_EMBEDDINGS, device)?)
             }
-            None => {
-                let table = vb.pp("embeddings").pp("word_embeddings").get_unchecked("weight")?;
-                WordEmbeddings::Dense(candle_nn::Embedding::new(table, h))
-            }
+            None => WordEmbeddings::Dense(candle_nn::Embedding::new(emb.pp("word_embeddings").get_unchecked("weight")?, h)),
         };
-        let emb = vb.pp("embeddings");
         let positions = emb.pp("position_embeddings").get((c.max_position_embeddings, h), "weight")?;
         let token_type = emb.pp("token_type_embeddings").get_unchecked("weight")?.get(0)?;
         let embedding_norm = norm(h, c.layer_norm_eps, emb.pp("LayerNorm"))?;
-        // Layers are read and quantised in parallel.
+        drop(emb);
         let layers = (0..c.num_hidden_layers)
-            .into_par_iter()
-            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), &c, precision))
-            .collect::<candle_core::Result<Vec<_>>>()
+            .map(|i| Ok(Layer::load(open()?.pp(format!("encoder.layer.{i}")), &c, precision)?))
+            .collect::<Result<Vec<_>>>()
             .with_context(|| format!("loading {}", weights.display()))?;
         Ok(Self { words, positions, token_type, embedding_norm, layers, heads: c.num_attention_heads, dim: h })
     }

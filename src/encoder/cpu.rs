@@ -242,28 +242,26 @@ impl Int8Linear {
         if !int8_supported() || out_features % BLOCK_N != 0 || in_features % 4 != 0 || !weight.device().is_cpu() {
             return Ok(None);
         }
-        let w: Vec<f32> = with_values(weight, <[f32]>::to_vec)?;
         let bias: Vec<f32> = with_values(bias, <[f32]>::to_vec)?;
+        let groups = in_features / 4;
+        let mut packed = vec![0i8; out_features * in_features];
         let mut scales = Vec::with_capacity(out_features);
         let mut offsets = Vec::with_capacity(out_features);
-        let mut quantised = vec![0i8; w.len()];
-        for (row, q) in w.chunks_exact(in_features).zip(quantised.chunks_exact_mut(in_features)) {
-            let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-            for (q, x) in q.iter_mut().zip(row) {
-                *q = (x / scale).round().clamp(-127.0, 127.0) as i8;
-            }
-            scales.push(scale);
-            offsets.push(128 * q.iter().map(|&v| v as i32).sum::<i32>());
-        }
-        let groups = in_features / 4;
-        let mut packed = vec![0i8; w.len()];
-        for n in 0..out_features {
-            for k in 0..in_features {
+        with_values(weight, |w| {
+            for (n, row) in w.chunks_exact(in_features).enumerate() {
+                let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+                let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
                 let (block, lane) = (n / BLOCK_N, n % BLOCK_N);
-                packed[((block * groups + k / 4) * BLOCK_N + lane) * 4 + k % 4] = quantised[n * in_features + k];
+                let mut sum = 0i32;
+                for (k, x) in row.iter().enumerate() {
+                    let q = (x / scale).round().clamp(-127.0, 127.0) as i8;
+                    packed[((block * groups + k / 4) * BLOCK_N + lane) * 4 + k % 4] = q;
+                    sum += q as i32;
+                }
+                scales.push(scale);
+                offsets.push(128 * sum);
             }
-        }
+        })?;
         Ok(Some(Self { out_features, in_features, packed, scales, offsets, bias }))
     }
 
