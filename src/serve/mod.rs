@@ -400,6 +400,16 @@ fn scored_response(state: &AppState, scored: Scored, body: Value) -> Response {
     (headers, Json(body)).into_response()
 }
 
+/// What every scoring request starts from: the loaded model, the options from the query
+/// string and the parsed JSON body.
+fn scoring_request(
+    state: &AppState,
+    query: Result<Query<ScoreParams>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(&Ready, ScoreOptions, Value), ApiError> {
+    Ok((state.ready()?, score_options(query)?, json_body(body)?))
+}
+
 /// `POST /v1/score`: one conversation (answered with its verdict), or an array /
 /// `{"conversations": [...]}` (answered with `{"conversations": [verdicts]}`, in order).
 async fn score(
@@ -407,9 +417,7 @@ async fn score(
     query: Result<Query<ScoreParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let ready = state.ready()?;
-    let options = score_options(query)?;
-    let value = json_body(body)?;
+    let (ready, options, value) = scoring_request(&state, query, body)?;
     let single = value.is_object() && value.get("conversations").is_none();
     let convs = conversations(&state, &value)?;
     let scored = ready.queue.score(convs, options).await?;
@@ -424,9 +432,7 @@ async fn score_messages(
     query: Result<Query<ScoreParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let ready = state.ready()?;
-    let options = score_options(query)?;
-    let value = json_body(body)?;
+    let (ready, options, value) = scoring_request(&state, query, body)?;
     if !value.is_array() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "expected an array of messages").field("messages"));
     }
