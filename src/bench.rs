@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::chat::{parse_str, InputFormat};
 use crate::classifier::{Classifier, ScoreOptions};
+use crate::score::{score_stream, OutputFormat, CHUNK};
 
 /// Timings of repeated runs over the same input.
 #[derive(Debug, Clone, Serialize)]
@@ -88,15 +89,14 @@ pub fn as_jsonl(texts: &[String], per: usize) -> String {
         .collect()
 }
 
-fn end_to_end(classifier: &Classifier, jsonl: &str) -> Result<usize> {
-    let convs: Vec<_> = parse_str(jsonl, "bench", InputFormat::Jsonl).into_iter().collect::<Result<_, _>>()?;
-    let scores = classifier.score(&convs, &ScoreOptions::default())?;
-    let mut sink = Vec::new();
-    for s in &scores {
-        serde_json::to_writer(&mut sink, s)?;
-        sink.push(b'\n');
-    }
-    Ok(sink.len())
+/// What `score --format jsonl` does: streams the JSONL through the classifier in chunks
+/// and writes JSON lines (here to a sink).
+fn end_to_end(classifier: &Classifier, jsonl: &str) -> Result<()> {
+    let items = crate::chat::read(Box::new(std::io::Cursor::new(jsonl.as_bytes().to_vec())), "bench", InputFormat::Jsonl);
+    let summary =
+        score_stream(classifier, items, &ScoreOptions::default(), OutputFormat::Jsonl, CHUNK, &mut std::io::sink(), &mut |_| {})?;
+    anyhow::ensure!(summary.errors == 0, "{} benchmark conversations were rejected", summary.errors);
+    Ok(())
 }
 
 fn timed(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
@@ -122,7 +122,7 @@ pub fn run(classifier: &Classifier, texts: &[String], runs: usize, scales: &[usi
     let tokens: usize = classifier.encoder().tokenize(&refs)?.iter().map(|(ids, _)| ids.len()).sum();
     let encoder = stats(timed(runs, || classifier.encoder().embed(&refs).map(|_| ()))?, texts.len(), tokens);
     let jsonl = as_jsonl(texts, 20);
-    let e2e = stats(timed(runs, || end_to_end(classifier, &jsonl).map(|_| ()))?, texts.len(), tokens);
+    let e2e = stats(timed(runs, || end_to_end(classifier, &jsonl))?, texts.len(), tokens);
 
     let convs: Vec<_> = parse_str(&jsonl, "bench", InputFormat::Jsonl).into_iter().collect::<Result<Vec<_>, _>>()?;
     let mut latencies = Vec::with_capacity(convs.len());

@@ -12,7 +12,7 @@ use scamstage::device::{self, DeviceSpec};
 use scamstage::encoder::{EmbeddingCache, Encoder, EncoderOptions, Precision};
 use scamstage::head::{default_head_dir, HEAD_CARD, HEAD_WEIGHTS};
 use scamstage::model::{convert::write_atomic, ModelStore, DEFAULT_MODEL};
-use scamstage::score::{score_stream, OutputFormat};
+use scamstage::score::{score_stream, OutputFormat, CHUNK};
 use scamstage::serve::ServeOptions;
 use scamstage::train::{train, TrainOptions};
 
@@ -221,9 +221,6 @@ impl Global {
         Ok((Classifier::load(self.encoder()?, &head)?, head))
     }
 }
-
-/// Conversations per encoder call when streaming.
-const CHUNK: usize = 256;
 
 fn embed(global: &Global, inputs: &[String]) -> Result<bool> {
     let encoder = global.encoder()?;

@@ -11,6 +11,10 @@ use crate::chat::{ChatItem, ParseError};
 use crate::classifier::{Classifier, ScoreOptions};
 use crate::render::render;
 
+/// Conversations scored together when streaming: large enough to fill encoder batches
+/// across conversations, small enough to bound memory.
+pub const CHUNK: usize = 256;
+
 /// Output formats of `score`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
