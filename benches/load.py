@@ -2,8 +2,8 @@
 """Load check for `scamstage serve` (loopback only, bounded in time and requests).
 
 Starts the release binary on an ephemeral loopback port, drives N concurrent clients for
-D seconds with a mix of valid conversations (each sent once, drawn from the authored
-corpus) and malformed requests, then stops the server with SIGTERM and checks:
+D seconds with a mix of valid conversations (drawn from the authored corpus, each once,
+then again under new ids if the run outlasts it) and malformed requests, then stops the server with SIGTERM and checks:
 
   * no 5xx, and every malformed request got the 4xx it deserves;
   * every valid request was answered exactly once, with the same JSON as offline
@@ -97,7 +97,14 @@ def main():
             m.pop("stage", None)
     rng = random.Random(args.seed)
     rng.shuffle(convs)
-    work = iter(convs)
+
+    def rounds():
+        """Every conversation once, then again under new ids if the run outlasts the corpus."""
+        for n in range(1_000_000):
+            for c in convs:
+                yield c if n == 0 else dict(c, id=f"{c['id']}#{n}")
+
+    work = rounds()
     lock = threading.Lock()
 
     server = subprocess.Popen([args.bin, "serve", "--addr", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
@@ -152,7 +159,7 @@ def main():
                 if counts["requests"] >= args.max_requests:
                     return
                 counts["requests"] += 1
-                conv = None if crng.random() < args.bad_fraction else next(work, None)
+                conv = None if crng.random() < args.bad_fraction else next(work)
             if conv is None:
                 body, want = malformed(crng)
                 status, _, text = request("POST", "/v1/score", body)
@@ -188,7 +195,7 @@ def main():
     five_xx = [s for s, _ in (r for rs in results.values() for r in rs) if s >= 500] + [s for s in bad if s >= 500]
     answered = {i: rs for i, rs in results.items()}
     by_id = {c["id"]: c for c in convs}
-    sent_convs = [by_id[i] for i in answered]
+    sent_convs = [dict(by_id[i.split("#")[0]], id=i) for i in answered]
     messages = sum(len(c["messages"]) for c in sent_convs)
 
     # Offline reference on exactly the conversations that were served.
@@ -233,6 +240,7 @@ def main():
         "duration_s": round(elapsed, 1),
         "requests": counts["requests"],
         "valid_answered": len(answered),
+        "distinct_texts": len({i.split("#")[0] for i in answered}),
         "malformed_answered": len(bad),
         "retried_after_429": counts["retried_429"],
         "five_xx": len(five_xx),
