@@ -309,6 +309,11 @@ impl Int8Linear {
         unsafe {
             vnni::matmul(self, &quantised, &row_scales, rows, out, residual)
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (quantised, row_scales, out, residual);
+            unreachable!("Int8Linear::new returns None off x86-64");
+        }
     }
 }
 
