@@ -223,11 +223,8 @@ def main():
         if status != 200:
             problems.append(f"{i}: status {status}: {text[:200]!r}")
         elif json.loads(text) != offline[i]:
-            # Batches mix different requests, so padding and matrix shapes differ from the
-            # offline run: floats may differ in the last rounded digit, labels may not.
             d = max_difference(json.loads(text), offline[i])
-            if d is None or d > 1e-3:
-                problems.append(f"{i}: served result differs from offline score beyond rounding")
+            problems.append(f"{i}: served result differs from offline score (largest numeric difference {d})")
             mismatched += 1
             worst = max(worst, d or 0.0)
     if five_xx:
@@ -245,7 +242,7 @@ def main():
         "retried_after_429": counts["retried_429"],
         "five_xx": len(five_xx),
         "identical_to_offline": len(answered) - mismatched,
-        "differing_only_in_rounding": mismatched,
+        "different_from_offline": mismatched,
         "largest_numeric_difference": worst,
         "served": {
             "conversations_per_s": round(len(answered) / elapsed, 2),
