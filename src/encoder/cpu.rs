@@ -278,22 +278,28 @@ impl Int8Linear {
         let n = self.out_features;
         let mut out = vec![0f32; m * n];
         let residual = match (epilogue, residual) {
-            (Epilogue::Residual, Some(r)) => Some(with_values(r, <[f32]>::to_vec)?),
+            (Epilogue::Residual, Some(r)) if r.elem_count() == m * n => Some(r),
+            (Epilogue::Residual, Some(r)) => candle_core::bail!("residual {:?} does not fit the output {dims:?}", r.shape()),
             (Epilogue::Residual, None) => candle_core::bail!("residual epilogue without a residual"),
             _ => None,
         };
-        with_values(x, |xs| {
+        let mut run = |xs: &[f32], residual: Option<&[f32]>| {
             out.par_chunks_mut(TASK_M * n).enumerate().for_each(|(task, out)| {
                 let rows = out.len() / n;
                 let start = task * TASK_M;
                 let input = &xs[start * k..(start + rows) * k];
-                let residual = residual.as_ref().map(|r| &r[start * n..(start + rows) * n]);
+                let residual = residual.map(|r| &r[start * n..(start + rows) * n]);
                 self.rows(input, rows, out, residual);
                 if epilogue == Epilogue::Gelu {
                     gelu_slice(out);
                 }
             })
-        })?;
+        };
+        // The residual is read in place, not copied.
+        with_values(x, |xs| match residual {
+            Some(r) => with_values(r, |r| run(xs, Some(r))),
+            None => Ok(run(xs, None)),
+        })??;
         Tensor::from_vec(out, dims, &Device::Cpu)
     }
 
