@@ -11,7 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::chat::Conversation;
 use crate::encoder::Encoder;
-use crate::head::{HeadCard, StageHead, CONVERSATION_CLASSES, HEAD_WEIGHTS};
+use crate::head::{HeadCard, StageHead, HEAD_WEIGHTS};
 use crate::taxonomy::{ScamType, Stage};
 
 /// Probability of every stage, serialised as an object in taxonomy order.
@@ -157,7 +157,7 @@ pub struct HeadProbs {
     /// Stage probabilities of each message.
     pub stages: Vec<[f32; 7]>,
     /// Conversation-class probabilities of each prefix (ending at that message).
-    pub conversation: Vec<[f32; 4]>,
+    pub conversation: Vec<Vec<f32>>,
 }
 
 /// Head probabilities of a batch of conversations.
@@ -171,7 +171,7 @@ pub fn head_probs(head: &StageHead, seqs: &[Vec<Vec<f32>>], device: &Device) -> 
         .zip(stage.into_iter().zip(conv))
         .map(|(s, (st, cv))| HeadProbs {
             stages: st.into_iter().take(s.len()).map(|r| r.try_into().expect("7 stages")).collect(),
-            conversation: cv.into_iter().take(s.len()).map(|r| r.try_into().expect("4 classes")).collect(),
+            conversation: cv.into_iter().take(s.len()).collect(),
         })
         .collect())
 }
@@ -198,7 +198,7 @@ pub fn verdict(conv: &Conversation, roles: &[f32], head: &HeadProbs, card: &Head
         }
     };
     let scam_type = match head.conversation.last() {
-        Some(c) if scam => CONVERSATION_CLASSES[(1..4).max_by(|&a, &b| c[a].total_cmp(&c[b])).unwrap_or(1)],
+        Some(c) if scam => card.conversation_classes[(1..c.len()).max_by(|&a, &b| c[a].total_cmp(&c[b])).unwrap_or(1)],
         _ => ScamType::None,
     };
     let first_flag = if scam { prefix_risk.iter().position(|&r| r >= threshold) } else { None };
@@ -268,6 +268,9 @@ impl Classifier {
         let card = HeadCard::load(head_dir)?;
         if card.head.embed_dim != encoder.dim() {
             bail!("{}: head expects {}-dim embeddings, encoder gives {}", head_dir.display(), card.head.embed_dim, encoder.dim());
+        }
+        if card.conversation_classes.len() != card.head.classes {
+            bail!("{}: card lists {} conversation classes, the head has {}", head_dir.display(), card.conversation_classes.len(), card.head.classes);
         }
         let head = StageHead::load(&head_dir.join(HEAD_WEIGHTS), card.head, encoder.device())
             .with_context(|| format!("loading the stage head from {}", head_dir.display()))?;

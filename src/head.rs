@@ -19,8 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::taxonomy::{ScamType, Stage};
 
 /// Conversation classes of the conversation output, in logit order (`None` = benign).
-pub const CONVERSATION_CLASSES: [ScamType; 4] =
-    [ScamType::None, ScamType::RomanceInvestment, ScamType::RomanceMoney, ScamType::JobRecruitment];
+pub const CONVERSATION_CLASSES: [ScamType; 9] = ScamType::ALL;
 
 /// Shape of the head.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -29,6 +28,13 @@ pub struct HeadConfig {
     pub embed_dim: usize,
     /// Width of the projection and the GRU state.
     pub hidden: usize,
+    /// Conversation classes (benign first); heads from before the wider taxonomy have 4.
+    #[serde(default = "legacy_classes")]
+    pub classes: usize,
+}
+
+fn legacy_classes() -> usize {
+    4
 }
 
 impl HeadConfig {
@@ -42,7 +48,7 @@ impl HeadConfig {
 pub struct HeadOutput {
     /// Stage logits `[batch, len, 7]`.
     pub stage_logits: Tensor,
-    /// Conversation-class logits of every prefix `[batch, len, 4]`.
+    /// Conversation-class logits of every prefix `[batch, len, classes]`.
     pub conversation_logits: Tensor,
 }
 
@@ -71,7 +77,7 @@ impl StageHead {
             input: linear(config.features(), h, vb.pp("input"))?,
             gru: gru(h, h, GRUConfig::default(), vb.pp("gru"))?,
             stage_out: linear(2 * h, Stage::ALL.len(), vb.pp("stage_out"))?,
-            conversation_out: linear(4 * h, CONVERSATION_CLASSES.len(), vb.pp("conversation_out"))?,
+            conversation_out: linear(4 * h, config.classes, vb.pp("conversation_out"))?,
             config,
         })
     }
@@ -111,16 +117,20 @@ impl StageHead {
         let stage_logits = self.stage_out.forward(&joint)?;
 
         // Running mean and maximum over each prefix (padding comes last, so real
-        // positions never see it).
+        // positions never see it). Step by step rather than `cumsum`, whose n×n
+        // triangular matrix made memory grow with the square of the length.
         let len = joint.dim(1)?;
-        let steps = Tensor::arange(1f32, len as f32 + 1.0, joint.device())?.reshape((1, len, 1))?;
-        let mean = joint.cumsum(1)?.broadcast_div(&steps)?;
-        let mut running = joint.narrow(1, 0, 1)?;
-        let mut maxes = vec![running.clone()];
+        let first = joint.narrow(1, 0, 1)?;
+        let (mut sum, mut running) = (first.clone(), first.clone());
+        let (mut means, mut maxes) = (vec![first.clone()], vec![first]);
         for t in 1..len {
-            running = running.maximum(&joint.narrow(1, t, 1)?)?;
+            let step = joint.narrow(1, t, 1)?;
+            sum = (sum + &step)?;
+            running = running.maximum(&step)?;
+            means.push((&sum / (t + 1) as f64)?);
             maxes.push(running.clone());
         }
+        let mean = Tensor::cat(&means, 1)?;
         let max = Tensor::cat(&maxes, 1)?;
         let conversation_logits = self.conversation_out.forward(&Tensor::cat(&[&mean, &max], D::Minus1)?)?;
         Ok(HeadOutput { stage_logits, conversation_logits })

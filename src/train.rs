@@ -259,7 +259,7 @@ pub fn train(
         bail!("need conversations in both the training and dev splits (got {} and {})", train.len(), dev.len());
     }
     let embed_dim = all[0].features[0].len() - 1;
-    let config = HeadConfig { embed_dim, hidden: options.hidden };
+    let config = HeadConfig { embed_dim, hidden: options.hidden, classes: CONVERSATION_CLASSES.len() };
     let transitions = Transitions::estimate(train.iter().map(|e| e.stages.as_slice()), 0.5);
     let weights = class_weights(&train);
 
