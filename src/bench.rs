@@ -119,7 +119,7 @@ fn stats(runs_s: Vec<f64>, messages: usize, tokens: usize) -> RunStats {
 /// given input multiples for the scaling check.
 pub fn run(classifier: &Classifier, texts: &[String], runs: usize, scales: &[usize]) -> Result<BenchReport> {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let tokens: usize = classifier.encoder().tokenize(&refs)?.iter().map(|(ids, _)| ids.len()).sum();
+    let tokens: usize = classifier.encoder().tokenize(&refs)?.iter().flatten().map(Vec::len).sum();
     let encoder = stats(timed(runs, || classifier.encoder().embed(&refs).map(|_| ()))?, texts.len(), tokens);
     let jsonl = as_jsonl(texts, 20);
     let e2e = stats(timed(runs, || end_to_end(classifier, &jsonl))?, texts.len(), tokens);

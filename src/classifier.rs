@@ -99,10 +99,13 @@ pub struct ScoreOptions {
     pub me: Option<String>,
 }
 
-/// 1.0 for messages from the other party (the possible scammer), 0.0 for the user's.
-/// The user is `me` when given, else a sender called me/you/user/victim/self, else —
-/// when a sender is called `them` — everyone else; failing all that, whoever did not send
-/// the first message.
+/// Sender name of turns whose sender is not known (a pasted block without names, OCR).
+pub const UNKNOWN_SENDER: &str = "unknown";
+
+/// 1.0 for messages from the other party (the possible scammer), 0.0 for the user's,
+/// 0.5 for a sender called [`UNKNOWN_SENDER`]. The user is `me` when given, else a sender
+/// called me/you/user/victim/self, else — when a sender is called `them` — everyone else;
+/// failing all that, whoever did not send the first (known) message.
 pub fn sender_roles(conv: &Conversation, me: Option<&str>) -> Vec<f32> {
     let norm = |s: &str| s.trim().to_lowercase();
     let is_user: Box<dyn Fn(&str) -> bool> = if let Some(me) = me {
@@ -113,10 +116,17 @@ pub fn sender_roles(conv: &Conversation, me: Option<&str>) -> Vec<f32> {
     } else if conv.messages.iter().any(|m| norm(&m.sender) == "them") {
         Box::new(|s| norm(s) != "them")
     } else {
-        let first = conv.messages.first().map(|m| norm(&m.sender)).unwrap_or_default();
+        let first = conv.messages.iter().map(|m| norm(&m.sender)).find(|s| s != UNKNOWN_SENDER).unwrap_or_default();
         Box::new(move |s| norm(s) != first)
     };
-    conv.messages.iter().map(|m| if is_user(&m.sender) { 0.0 } else { 1.0 }).collect()
+    conv.messages
+        .iter()
+        .map(|m| match () {
+            _ if norm(&m.sender) == UNKNOWN_SENDER => 0.5,
+            _ if is_user(&m.sender) => 0.0,
+            _ => 1.0,
+        })
+        .collect()
 }
 
 /// Head input rows `[embedding ‖ role]` of one conversation.

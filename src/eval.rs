@@ -8,8 +8,13 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
 use crate::chat::Conversation;
-use crate::classifier::ConversationScore;
+use crate::classifier::{Classifier, ConversationScore, ScoreOptions};
+use crate::model::convert::write_atomic;
 use crate::metrics::{average_precision, binary_metrics, calibration_error, class_report, roc_auc, BinaryMetrics, ClassReport, ReliabilityBin};
 use crate::taxonomy::{Label, Stage};
 
@@ -278,6 +283,77 @@ pub fn evaluate(convs: &[Conversation], scores: &[ConversationScore], resamples:
     let by_lang = group(&|c| Some(c.lang.clone().unwrap_or_else(|| "?".into())));
     let by_scam_type = group(&|c| c.scam_type.map(|t| t.as_str().to_string()));
     EvalReport { overall, by_lang, by_scam_type, bootstrap_resamples: resamples, seed }
+}
+
+/// Settings of an evaluation run, recorded in its `metrics.json`.
+pub struct EvalSettings<'a> {
+    /// The inputs, as named on the command line.
+    pub inputs: &'a [String],
+    /// The head directory, as it should appear in reports.
+    pub head: &'a Path,
+    /// Decision threshold (default: the head's).
+    pub threshold: Option<f32>,
+    /// Bootstrap resamples for the intervals.
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+    /// Embedding cache directory (throughput then measures cache hits, not the encoder).
+    pub cache_dir: Option<&'a Path>,
+    /// Progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Everything `eval` writes: `metrics.json`, `predictions.jsonl`, `report.md`, `report.html`.
+pub struct EvalRun {
+    /// The report with the run's settings, throughput and device.
+    pub metrics: serde_json::Value,
+    /// The verdict on every conversation.
+    pub scores: Vec<ConversationScore>,
+    /// The Markdown report.
+    pub markdown: String,
+    /// The self-contained HTML report.
+    pub html: String,
+}
+
+/// Scores labelled `convs` with `classifier` and measures the verdicts.
+pub fn run(classifier: &Classifier, convs: &[Conversation], s: &EvalSettings) -> Result<EvalRun> {
+    let started = std::time::Instant::now();
+    let embedded = crate::corpus::embed(classifier.encoder(), convs, s.cache_dir, s.progress)?;
+    let scores = classifier.score_embedded(convs, &embedded, &ScoreOptions { threshold: s.threshold, me: None })?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let report = evaluate(convs, &scores, s.bootstrap, s.seed);
+    let messages: usize = convs.iter().map(|c| c.messages.len()).sum();
+    let threshold = s.threshold.unwrap_or(classifier.card().threshold);
+    let metrics = serde_json::json!({
+        "inputs": s.inputs,
+        "head": s.head.display().to_string(),
+        "threshold": threshold,
+        "device": crate::device::describe(classifier.encoder().device()),
+        "precision": classifier.encoder().precision().as_str(),
+        "throughput": {"embedding_cache": s.cache_dir.is_some(), "seconds": elapsed, "messages_per_s": messages as f64 / elapsed, "conversations_per_s": convs.len() as f64 / elapsed},
+        "report": report,
+    });
+    let context = format!("Inputs: {}. Head: {}. Threshold {threshold:.3}.", s.inputs.join(", "), s.head.display());
+    let markdown = crate::report::markdown(&report, "scamstage evaluation", &context);
+    let html = crate::report::html(&report, "scamstage evaluation", &context);
+    Ok(EvalRun { metrics, scores, markdown, html })
+}
+
+impl EvalRun {
+    /// Writes the four files into `dir` (created if needed), each atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(dir, "metrics.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&self.metrics)?)?))?;
+        let mut predictions = String::new();
+        for score in &self.scores {
+            predictions += &serde_json::to_string(score)?;
+            predictions.push('\n');
+        }
+        write_atomic(dir, "predictions.jsonl", |p| Ok(std::fs::write(p, &predictions)?))?;
+        write_atomic(dir, "report.md", |p| Ok(std::fs::write(p, &self.markdown)?))?;
+        write_atomic(dir, "report.html", |p| Ok(std::fs::write(p, &self.html)?))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -10,17 +10,20 @@
 //! - [`head`], [`decode`], [`risk`]: the stage head, timeline decoding, calibrated risk.
 //! - [`classifier`], [`score`], [`render`]: verdicts, streaming scoring, the text view.
 //! - [`serve`]: the HTTP service with dynamic batching.
-//! - [`train`], [`metrics`]: training the head and measuring it.
+//! - [`corpus`], [`train`], [`eval`], [`loco`], [`metrics`]: labelled data, training the head and
+//!   measuring it (leave-one-corpus-out on real corpora).
 
 pub mod bench;
 pub mod chat;
 pub mod classifier;
+pub mod corpus;
 pub mod decode;
 pub mod device;
 pub mod encoder;
 pub mod eval;
 pub mod head;
 pub mod import;
+pub mod loco;
 pub mod metrics;
 pub mod model;
 pub mod progress;

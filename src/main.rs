@@ -9,9 +9,10 @@ use clap::{Parser, Subcommand};
 use scamstage::chat::{self, InputFormat};
 use scamstage::classifier::{Classifier, ScoreOptions};
 use scamstage::device::{self, DeviceSpec};
-use scamstage::encoder::{EmbeddingCache, Encoder, EncoderOptions, Precision};
-use scamstage::head::{default_head_dir, HEAD_CARD, HEAD_WEIGHTS};
-use scamstage::model::{convert::write_atomic, ModelStore, DEFAULT_MODEL};
+use scamstage::corpus;
+use scamstage::encoder::{Encoder, EncoderOptions, Precision};
+use scamstage::head::default_head_dir;
+use scamstage::model::{ModelStore, DEFAULT_MODEL};
 use scamstage::score::{score_stream, OutputFormat, CHUNK};
 use scamstage::serve::ServeOptions;
 use scamstage::train::{train, TrainOptions};
@@ -127,6 +128,33 @@ enum Command {
         /// Seed of the bootstrap.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Directory for cached message embeddings [default: the system temp dir].
+        #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Leave-one-corpus-out: score every real corpus with a head that never saw it.
+    Loco {
+        /// Base training data every fold trains on (the authored corpus).
+        #[arg(long, required = true, num_args = 1..)]
+        base: Vec<String>,
+        /// Directory of `<name>.train.jsonl` / `<name>.test.jsonl` corpora (see datasets/real.sh).
+        #[arg(long)]
+        corpora: PathBuf,
+        /// Number of folds (as many as corpora: plain leave-one-out).
+        #[arg(long, default_value_t = 4)]
+        folds: usize,
+        /// Output directory: `<corpus>/metrics.json`, `report.md` and `loco.json`.
+        #[arg(long, default_value = "eval/real")]
+        out: PathBuf,
+        /// Seed of every fold's training.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Training epochs of every fold's head.
+        #[arg(long, default_value_t = TrainOptions::default().epochs)]
+        epochs: usize,
+        /// Bootstrap resamples for the intervals.
+        #[arg(long, default_value_t = 1000)]
+        bootstrap: usize,
         /// Directory for cached message embeddings [default: the system temp dir].
         #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -286,11 +314,11 @@ fn score(
         &mut out,
         &mut |e| eprintln!("scamstage: skipped {e}"),
     )?;
-    let truncated = classifier.encoder().truncated_total();
-    if truncated > 0 {
-        eprintln!("scamstage: warning: {truncated} messages were longer than 512 tokens and were truncated");
-    }
     if !global.quiet {
+        let windowed = classifier.encoder().windowed_total();
+        if windowed > 0 {
+            eprintln!("scamstage: {windowed} messages were longer than 512 tokens and were read in overlapping windows");
+        }
         eprintln!(
             "scamstage: scored {} conversations ({} messages){}",
             summary.conversations,
@@ -302,10 +330,10 @@ fn score(
 }
 
 fn train_head(global: &Global, data: &[String], out_dir: &PathBuf, options: TrainOptions, cache_dir: Option<&PathBuf>) -> Result<bool> {
-    let convs = read_all(global, data)?;
+    let convs = corpus::read_labelled(data, global.input_format, &mut |e| eprintln!("scamstage: {e}"))?;
     let encoder = global.encoder()?;
     let cache_dir = cache_dir.cloned().unwrap_or_else(|| std::env::temp_dir().join("scamstage-embedding-cache"));
-    let embedded = embed_all(global, &encoder, &convs, Some(&cache_dir))?;
+    let embedded = corpus::embed(&encoder, &convs, Some(&cache_dir), !global.quiet)?;
     let description = scamstage::train::describe_data(data, &convs)?;
     let quiet = global.quiet;
     let trained = train(&convs, &embedded, DEFAULT_MODEL, description, &options, &|line| {
@@ -313,45 +341,10 @@ fn train_head(global: &Global, data: &[String], out_dir: &PathBuf, options: Trai
             eprintln!("{line}");
         }
     })?;
-    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    write_atomic(out_dir, HEAD_WEIGHTS, |p| Ok(std::fs::write(p, &trained.weights)?))?;
-    write_atomic(out_dir, HEAD_CARD, |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&trained.card)?)?))?;
+    trained.save(out_dir)?;
     println!("{}", serde_json::to_string_pretty(&trained.card.dev_metrics)?);
     eprintln!("scamstage: wrote {}", out_dir.display());
     Ok(true)
-}
-
-/// Reads labelled inputs, failing on any invalid one.
-fn read_all(global: &Global, inputs: &[String]) -> Result<Vec<chat::Conversation>> {
-    let mut convs = Vec::new();
-    let mut bad = 0;
-    for item in chat::read_inputs(inputs, global.input_format) {
-        match item {
-            Ok(c) => convs.push(c),
-            Err(e) => {
-                bad += 1;
-                eprintln!("scamstage: {e}");
-            }
-        }
-    }
-    if bad > 0 {
-        anyhow::bail!("{bad} inputs are invalid; fix them first");
-    }
-    Ok(convs)
-}
-
-/// Message embeddings of `convs`, one list per conversation; through the embedding cache
-/// in `cache_dir` when given.
-fn embed_all(global: &Global, encoder: &Encoder, convs: &[chat::Conversation], cache_dir: Option<&PathBuf>) -> Result<Vec<Vec<Vec<f32>>>> {
-    let texts = chat::message_texts(convs);
-    let bar = scamstage::progress::items(!global.quiet, texts.len() as u64, "messages");
-    bar.set_message("embedding");
-    let vectors = match cache_dir {
-        Some(dir) => EmbeddingCache::open(dir, encoder)?.embed(encoder, &texts, &|n| bar.inc(n as u64))?,
-        None => encoder.embed_with_progress(&texts, &|n| bar.inc(n as u64))?.vectors,
-    };
-    bar.finish_and_clear();
-    Ok(chat::split_by_conversation(convs, vectors))
 }
 
 struct EvalArgs<'a> {
@@ -365,37 +358,55 @@ struct EvalArgs<'a> {
 }
 
 fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
-    let convs = read_all(global, a.data)?;
+    let convs = corpus::read_labelled(a.data, global.input_format, &mut |e| eprintln!("scamstage: {e}"))?;
     let (classifier, head) = global.classifier(a.head)?;
     // Reports name the head relative to the working directory, so they do not depend on
     // where the project was checked out.
     let head = std::env::current_dir().ok().and_then(|d| head.strip_prefix(d).ok().map(PathBuf::from)).unwrap_or(head);
-    let started = std::time::Instant::now();
-    let embedded = embed_all(global, classifier.encoder(), &convs, a.cache_dir)?;
-    let options = ScoreOptions { threshold: a.threshold, me: None };
-    let scores = classifier.score_embedded(&convs, &embedded, &options)?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let report = scamstage::eval::evaluate(&convs, &scores, a.bootstrap, a.seed);
-    std::fs::create_dir_all(a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let messages: usize = convs.iter().map(|c| c.messages.len()).sum();
-    let metrics = serde_json::json!({
-        "inputs": a.data,
-        "head": head.display().to_string(),
-        "threshold": a.threshold.unwrap_or(classifier.card().threshold),
-        "device": device::describe(classifier.encoder().device()),
-        "precision": classifier.encoder().precision().as_str(),
-        "throughput": {"embedding_cache": a.cache_dir.is_some(), "seconds": elapsed, "messages_per_s": messages as f64 / elapsed, "conversations_per_s": convs.len() as f64 / elapsed},
-        "report": report,
-    });
-    write_atomic(a.out, "metrics.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&metrics)?)?))?;
-    let predictions: String = scores.iter().map(|s| serde_json::to_string(s).map(|l| l + "\n")).collect::<Result<_, _>>()?;
-    write_atomic(a.out, "predictions.jsonl", |p| Ok(std::fs::write(p, &predictions)?))?;
-    let context = format!("Inputs: {}. Head: {}. Threshold {:.3}.", a.data.join(", "), head.display(), metrics["threshold"]);
-    let md = scamstage::report::markdown(&report, "scamstage evaluation", &context);
-    write_atomic(a.out, "report.md", |p| Ok(std::fs::write(p, &md)?))?;
-    let page = scamstage::report::html(&report, "scamstage evaluation", &context);
-    write_atomic(a.out, "report.html", |p| Ok(std::fs::write(p, &page)?))?;
-    print!("{md}");
+    let settings = scamstage::eval::EvalSettings {
+        inputs: a.data,
+        head: &head,
+        threshold: a.threshold,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        cache_dir: a.cache_dir.map(PathBuf::as_path),
+        progress: !global.quiet,
+    };
+    let run = scamstage::eval::run(&classifier, &convs, &settings)?;
+    run.write(a.out)?;
+    print!("{}", run.markdown);
+    Ok(true)
+}
+
+struct LocoArgs<'a> {
+    base: &'a [String],
+    corpora: &'a PathBuf,
+    out: &'a PathBuf,
+    options: scamstage::loco::LocoOptions,
+    cache_dir: Option<&'a PathBuf>,
+}
+
+fn leave_one_corpus_out(global: &Global, a: LocoArgs) -> Result<bool> {
+    let report = &mut |e: &chat::ParseError| eprintln!("scamstage: {e}");
+    let base = corpus::read_labelled(a.base, global.input_format, report)?;
+    let corpora = scamstage::loco::read_corpora(a.corpora, global.input_format, report)?;
+    let encoder = global.encoder()?;
+    let cache_dir = a.cache_dir.cloned().unwrap_or_else(|| std::env::temp_dir().join("scamstage-embedding-cache"));
+    let embed = |convs: &[chat::Conversation]| corpus::embed(&encoder, convs, Some(&cache_dir), !global.quiet);
+    let quiet = global.quiet;
+    let log = |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    let results = scamstage::loco::run(&base, &corpora, &encoder, &a.options, &embed, &log)?;
+    scamstage::loco::write(&results, a.out)?;
+    for r in &results {
+        for row in scamstage::loco::rows(&r.corpus, &r.report) {
+            println!("{}", serde_json::to_string(&row)?);
+        }
+    }
+    eprintln!("scamstage: wrote {}", a.out.display());
     Ok(true)
 }
 
@@ -506,6 +517,11 @@ fn run(cli: Cli) -> Result<bool> {
         Command::Score { inputs, format, threshold, head, me, shard } => {
             let options = ScoreOptions { threshold: *threshold, me: me.clone() };
             score(&cli.global, inputs, *format, options, head.as_ref(), *shard)
+        }
+        Command::Loco { base, corpora, folds, out, seed, epochs, bootstrap, cache_dir } => {
+            let train = TrainOptions { seed: *seed, epochs: *epochs, ..Default::default() };
+            let options = scamstage::loco::LocoOptions { folds: *folds, train, bootstrap: *bootstrap };
+            leave_one_corpus_out(&cli.global, LocoArgs { base, corpora, out, options, cache_dir: cache_dir.as_ref() })
         }
         Command::Train { data, out, seed, epochs, cache_dir } => {
             let options = TrainOptions { seed: *seed, epochs: *epochs, ..Default::default() };

@@ -67,15 +67,39 @@ impl Calibration {
     }
 }
 
-/// The decision threshold on calibrated risk: the one with the best F1 among those whose
-/// false-positive rate on benign conversations is at most `max_fpr`.
-pub fn choose_threshold(risks: &[f32], labels: &[bool], max_fpr: f64) -> f32 {
-    let negatives = labels.iter().filter(|&&y| !y).count().max(1) as f64;
+/// A cap on the false-positive rate among some of the benign conversations.
+#[derive(Debug, Clone)]
+pub struct FprLimit {
+    /// Which conversations the cap is about (the benign ones among them count).
+    pub members: Vec<bool>,
+    /// Largest false-positive rate allowed among them.
+    pub max_fpr: f64,
+}
+
+/// The decision threshold on calibrated risk: the one with the best F1 among those that
+/// keep every limit's false-positive rate within its cap (the highest candidate when none
+/// does).
+pub fn choose_threshold(risks: &[f32], labels: &[bool], limits: &[FprLimit]) -> f32 {
     let mut candidates: Vec<f32> = risks.to_vec();
     candidates.push(0.5);
     candidates.sort_by(f32::total_cmp);
-    let mut best = (f64::NEG_INFINITY, 0.5f32);
+    let within = |t: f32| {
+        limits.iter().all(|limit| {
+            let (mut negatives, mut fp) = (0usize, 0usize);
+            for ((&r, &y), &m) in risks.iter().zip(labels).zip(&limit.members) {
+                if m && !y {
+                    negatives += 1;
+                    fp += usize::from(r >= t);
+                }
+            }
+            negatives == 0 || fp as f64 / negatives as f64 <= limit.max_fpr
+        })
+    };
+    let mut best = (f64::NEG_INFINITY, candidates.last().map_or(0.5, |&t| t.max(0.5)));
     for &t in &candidates {
+        if !within(t) {
+            continue;
+        }
         let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
         for (&r, &y) in risks.iter().zip(labels) {
             match (r >= t, y) {
@@ -84,9 +108,6 @@ pub fn choose_threshold(risks: &[f32], labels: &[bool], max_fpr: f64) -> f32 {
                 (false, true) => fn_ += 1.0,
                 _ => {}
             }
-        }
-        if fp / negatives > max_fpr {
-            continue;
         }
         let f1 = if tp > 0.0 { 2.0 * tp / (2.0 * tp + fp + fn_) } else { 0.0 };
         if f1 > best.0 {
@@ -114,7 +135,15 @@ mod tests {
     fn threshold_respects_the_false_positive_budget() {
         let risks = [0.1, 0.2, 0.6, 0.65, 0.7, 0.9, 0.95];
         let labels = [false, false, false, true, true, true, true];
-        let t = choose_threshold(&risks, &labels, 0.0);
+        let all = FprLimit { members: vec![true; 7], max_fpr: 0.0 };
+        let t = choose_threshold(&risks, &labels, &[all.clone()]);
+        assert!(t > 0.6 && t <= 0.65, "{t}");
+        // A looser cap on everything but a zero cap on the benign conversation at 0.6
+        // gives the same threshold; a loose cap alone lets 0.6 in.
+        let loose = FprLimit { members: vec![true; 7], max_fpr: 0.5 };
+        assert!(choose_threshold(&risks, &labels, &[loose.clone()]) <= 0.6);
+        let strict_one = FprLimit { members: vec![false, false, true, false, false, false, false], max_fpr: 0.0 };
+        let t = choose_threshold(&risks, &labels, &[loose, strict_one]);
         assert!(t > 0.6 && t <= 0.65, "{t}");
     }
 }

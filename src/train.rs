@@ -16,7 +16,7 @@ use crate::classifier::{features, head_probs, pad_batch, sender_roles, verdict};
 use crate::decode::Transitions;
 use crate::head::{seeded_init, HeadCard, HeadConfig, StageHead, CONVERSATION_CLASSES};
 use crate::metrics::{binary_metrics, class_report, roc_auc};
-use crate::risk::{choose_threshold, Calibration};
+use crate::risk::{choose_threshold, Calibration, FprLimit};
 use crate::taxonomy::{Label, ScamType, Stage};
 
 /// Training settings.
@@ -42,6 +42,9 @@ pub struct TrainOptions {
     pub conversation_loss_weight: f64,
     /// Largest false-positive rate on dev benign conversations for the threshold.
     pub max_fpr: f64,
+    /// Largest false-positive rate on the dev benign conversations of each imported real
+    /// corpus (see [`source_of`]) for the threshold.
+    pub max_real_fpr: f64,
 }
 
 impl Default for TrainOptions {
@@ -57,6 +60,7 @@ impl Default for TrainOptions {
             dev_fraction: 0.2,
             conversation_loss_weight: 1.0,
             max_fpr: 0.04,
+            max_real_fpr: 0.01,
         }
     }
 }
@@ -69,8 +73,9 @@ pub struct Example<'a> {
     pub roles: Vec<f32>,
     /// Head input rows.
     pub features: Vec<Vec<f32>>,
-    /// Gold stage per message.
-    pub stages: Vec<Stage>,
+    /// Gold stage per message; `None` where the data gives none (real scams without stage
+    /// labels), masked out of the stage loss and the stage metrics.
+    pub stages: Vec<Option<Stage>>,
 }
 
 impl Example<'_> {
@@ -79,17 +84,24 @@ impl Example<'_> {
     }
 }
 
-/// Checks that every conversation carries the labels training needs.
+/// Checks that every conversation carries the labels training needs: a `label` on every
+/// conversation; per-message stages may be missing (the stage loss is masked there), but a
+/// stage must agree with the label (benign ⇒ `none`, scam ⇒ never `none`).
 pub fn check_labelled(convs: &[Conversation]) -> Result<()> {
     for c in convs {
-        if c.label.is_none() {
-            bail!("conversation {:?}: missing `label`", c.id);
-        }
-        if let Some(i) = c.messages.iter().position(|m| m.stage.is_none()) {
-            bail!("conversation {:?}: messages[{i}] has no `stage`", c.id);
+        let Some(label) = c.label else { bail!("conversation {:?}: missing `label`", c.id) };
+        let wrong = |s: Stage| (label == Label::Benign) == s.is_scam();
+        if let Some(i) = c.messages.iter().position(|m| m.stage.is_some_and(wrong)) {
+            bail!("conversation {:?}: messages[{i}] has stage {:?}, which a {label:?} conversation cannot have", c.id, c.messages[i].stage);
         }
     }
     Ok(())
+}
+
+/// The source a conversation comes from: the corpus named before `:` in an imported id
+/// (`byu-chitchat:…`), else `authored`.
+pub fn source_of(id: &str) -> &str {
+    id.split_once(':').map_or("authored", |(source, _)| source)
 }
 
 /// Builds examples from conversations and their message embeddings.
@@ -103,7 +115,11 @@ pub fn examples<'a>(convs: &'a [Conversation], embedded: &[Vec<Vec<f32>>]) -> Ve
                 conv: c,
                 features: features(&roles, e),
                 roles,
-                stages: c.messages.iter().map(|m| m.stage.unwrap_or(Stage::None)).collect(),
+                stages: c
+                    .messages
+                    .iter()
+                    .map(|m| m.stage.or((c.label == Some(Label::Benign)).then_some(Stage::None)))
+                    .collect(),
             }
         })
         .collect()
@@ -121,7 +137,7 @@ pub fn in_dev(id: &str, seed: u64, fraction: f64) -> bool {
 fn class_weights(train: &[&Example]) -> Vec<f32> {
     let mut counts = [1f32; 7];
     for e in train {
-        for s in &e.stages {
+        for s in e.stages.iter().flatten() {
             counts[s.index()] += 1.0;
         }
     }
@@ -156,7 +172,7 @@ fn make_batch(items: &[&Example], weights: &[f32], width: usize, device: &Device
     let mut w = Vec::with_capacity(items.len() * len);
     for e in items {
         for i in 0..len {
-            match e.stages.get(i) {
+            match e.stages.get(i).copied().flatten() {
                 Some(s) => {
                     targets.push(s.index() as u32);
                     w.push(weights[s.index()]);
@@ -187,6 +203,19 @@ fn make_batch(items: &[&Example], weights: &[f32], width: usize, device: &Device
         conversation_targets: Tensor::from_vec(conv_targets, (items.len() * len,), device)?,
         conversation_weights: Tensor::from_vec(conv_weights, (items.len() * len,), device)?,
     })
+}
+
+/// Shuffles `order` and cuts it into batches of conversations of similar length (sorted
+/// within windows of 32 batches, then the batches shuffled), so that short conversations —
+/// single messages, SMS, posts — are not padded to the longest chat in the data.
+fn length_bucketed_batches<'e, 'a>(order: &'e mut [&'a Example<'a>], batch: usize, rng: &mut rand::rngs::StdRng) -> Vec<&'e [&'a Example<'a>]> {
+    order.shuffle(rng);
+    for window in order.chunks_mut(batch * 32) {
+        window.sort_by_key(|e| e.stages.len());
+    }
+    let mut batches: Vec<&[&Example]> = order.chunks(batch).collect();
+    batches.shuffle(rng);
+    batches
 }
 
 /// Weighted mean cross-entropy of `logits` `[n, k]` against `targets` `[n]`.
@@ -220,7 +249,7 @@ fn stage_f1(dev: &[&Example], decoded: &[Vec<Stage>]) -> (f64, BTreeMap<String, 
     let (mut g_all, mut p_all) = (Vec::new(), Vec::new());
     for (e, path) in dev.iter().zip(decoded) {
         let entry = by_lang.entry(e.conv.lang.clone().unwrap_or_else(|| "?".into())).or_default();
-        for (g, p) in e.stages.iter().zip(path) {
+        for (g, p) in e.stages.iter().zip(path).filter_map(|(g, p)| g.map(|g| (g, p))) {
             entry.0.push(g.index());
             entry.1.push(p.index());
             g_all.push(g.index());
@@ -239,6 +268,19 @@ pub struct Trained {
     pub weights: Vec<u8>,
     /// `card.json` contents.
     pub card: HeadCard,
+}
+
+impl Trained {
+    /// Writes `head.safetensors` and `card.json` into `dir` (created if needed), atomically.
+    pub fn save(&self, dir: &std::path::Path) -> Result<()> {
+        use anyhow::Context;
+        use crate::head::{HEAD_CARD, HEAD_WEIGHTS};
+        use crate::model::convert::write_atomic;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(dir, HEAD_WEIGHTS, |p| Ok(std::fs::write(p, &self.weights)?))?;
+        write_atomic(dir, HEAD_CARD, |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&self.card)?)?))?;
+        Ok(())
+    }
 }
 
 /// Trains a head on `convs` (with message embeddings `embedded`) and returns it with its
@@ -260,7 +302,9 @@ pub fn train(
     }
     let embed_dim = all[0].features[0].len() - 1;
     let config = HeadConfig { embed_dim, hidden: options.hidden, classes: CONVERSATION_CLASSES.len() };
-    let transitions = Transitions::estimate(train.iter().map(|e| e.stages.as_slice()), 0.5);
+    // Transitions from fully labelled conversations only.
+    let labelled: Vec<Vec<Stage>> = train.iter().filter_map(|e| e.stages.iter().copied().collect::<Option<Vec<_>>>()).collect();
+    let transitions = Transitions::estimate(labelled.iter().map(Vec::as_slice), 0.5);
     let weights = class_weights(&train);
 
     let varmap = VarMap::new();
@@ -289,9 +333,8 @@ pub fn train(
     let mut best: Option<(f64, usize, Vec<u8>)> = None;
     let mut order: Vec<&Example> = train.clone();
     for epoch in 1..=options.epochs {
-        order.shuffle(&mut rng);
         let mut total = 0.0;
-        for chunk in order.chunks(options.batch_size) {
+        for chunk in length_bucketed_batches(&mut order, options.batch_size, &mut rng) {
             let b = make_batch(chunk, &weights, config.features(), &device)?;
             let out = head.forward(&b.x, Some((options.dropout, &mut rng)))?;
             let stage_loss = weighted_ce(&out.stage_logits.flatten_to(1)?, &b.stage_targets, &b.stage_weights)?;
@@ -331,7 +374,13 @@ pub fn train(
     let gold = dev_gold;
     let calibration = Calibration::fit(&raw, &gold);
     let risks: Vec<f32> = raw.iter().map(|&s| calibration.apply(s)).collect();
-    let threshold = choose_threshold(&risks, &gold, options.max_fpr);
+    let mut limits = vec![FprLimit { members: vec![true; dev.len()], max_fpr: options.max_fpr }];
+    let sources: std::collections::BTreeSet<&str> = dev.iter().map(|e| source_of(&e.conv.id)).filter(|&s| s != "authored").collect();
+    for source in sources {
+        let members = dev.iter().map(|e| source_of(&e.conv.id) == source).collect();
+        limits.push(FprLimit { members, max_fpr: options.max_real_fpr });
+    }
+    let threshold = choose_threshold(&risks, &gold, &limits);
     let card = HeadCard { calibration, threshold, ..provisional };
     let verdicts: Vec<_> = dev.iter().zip(&probs).map(|(e, p)| verdict(e.conv, &e.roles, p, &card, threshold)).collect();
     let decoded: Vec<Vec<Stage>> = verdicts.iter().map(|v| v.messages.iter().map(|m| m.stage).collect()).collect();

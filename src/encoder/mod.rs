@@ -56,7 +56,8 @@ impl Precision {
 pub struct EncoderOptions {
     /// Upper bound on padded tokens (batch size × longest sequence) per forward pass.
     pub max_batch_tokens: usize,
-    /// Longest sequence, special tokens included; longer messages are truncated.
+    /// Longest sequence, special tokens included; a longer message is read in
+    /// overlapping windows of this length whose embeddings are pooled.
     pub max_len: usize,
     /// Text prepended to every message (the e5 model card asks for `"query: "`).
     pub prefix: String,
@@ -75,8 +76,8 @@ impl Default for EncoderOptions {
 pub struct Embeddings {
     /// One L2-normalised vector per text.
     pub vectors: Vec<Vec<f32>>,
-    /// Texts cut at `max_len` tokens.
-    pub truncated: usize,
+    /// Texts longer than `max_len` tokens, read in several windows.
+    pub windowed: usize,
     /// Tokens fed to the model (special tokens included, padding excluded).
     pub tokens: usize,
     /// Wall time spent tokenising (the rest of the call is the transformer).
@@ -85,7 +86,7 @@ pub struct Embeddings {
 
 struct UniqueEmbeddings {
     vectors: Vec<Vec<f32>>,
-    cut: Vec<bool>,
+    windows: Vec<usize>,
     lens: Vec<usize>,
     tokenize_time: std::time::Duration,
 }
@@ -101,6 +102,8 @@ fn fingerprint(config_text: &str, files: &ModelFiles, options: &EncoderOptions) 
     h.update(options.prefix.as_bytes());
     h.update(options.precision.as_str().as_bytes());
     h.update((options.max_len as u64).to_le_bytes());
+    // Long texts are pooled over windows (they were truncated before): a new cache key.
+    h.update(b"windows-v1");
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -145,9 +148,15 @@ pub struct Encoder {
     device: Device,
     options: EncoderOptions,
     eos: u32,
+    /// Token ids of the prefix alone (no special tokens), repeated at the start of every window.
+    prefix_ids: Vec<u32>,
     fingerprint: String,
-    truncated: std::sync::atomic::AtomicUsize,
+    windowed: std::sync::atomic::AtomicUsize,
 }
+
+/// Tokens shared by consecutive windows of a long text, so no sentence is only ever seen
+/// cut at a window's edge.
+const WINDOW_OVERLAP: usize = 64;
 
 #[derive(serde::Deserialize)]
 struct ModelType {
@@ -174,7 +183,14 @@ impl Encoder {
             .or_else(|| tokenizer.token_to_id("[SEP]"))
             .ok_or_else(|| anyhow!("{}: no end-of-sequence token", files.tokenizer.display()))?;
         let fingerprint = fingerprint(&config_text, files, &options)?;
-        Ok(Self { tokenizer, model, device: device.clone(), options, eos, fingerprint, truncated: Default::default() })
+        let prefix_ids = match tokenizer.encode(&options.prefix)?.as_slice() {
+            [_, inner @ .., _] => inner.to_vec(),
+            _ => Vec::new(),
+        };
+        if options.max_len < prefix_ids.len() + 2 + 2 * WINDOW_OVERLAP {
+            bail!("max_len ({}) leaves no room for windows after the prefix and overlap", options.max_len);
+        }
+        Ok(Self { tokenizer, model, device: device.clone(), options, eos, prefix_ids, fingerprint, windowed: Default::default() })
     }
 
     /// A hex digest identifying the model files and options, for caches.
@@ -182,9 +198,9 @@ impl Encoder {
         &self.fingerprint
     }
 
-    /// Messages cut at `max_len` tokens so far by this encoder.
-    pub fn truncated_total(&self) -> usize {
-        self.truncated.load(std::sync::atomic::Ordering::Relaxed)
+    /// Messages longer than `max_len` tokens (read in windows) so far by this encoder.
+    pub fn windowed_total(&self) -> usize {
+        self.windowed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Embedding width.
@@ -202,23 +218,42 @@ impl Encoder {
         &self.device
     }
 
-    /// Token ids of each text (prefix and special tokens included), truncated to
-    /// `max_len`, tokenised in parallel. The flag says whether a text was truncated.
-    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<(Vec<u32>, bool)>> {
-        let max = self.options.max_len;
+    /// The windows of each text, tokenised in parallel: one sequence (prefix and special
+    /// tokens included) when it fits in `max_len`, else overlapping windows of at most
+    /// `max_len` tokens, each starting with the start token and the prefix. Nothing is cut.
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<Vec<u32>>>> {
         texts
             .par_iter()
-            .map(|text| {
-                let input = format!("{}{}", self.options.prefix, text);
-                let mut ids = self.tokenizer.encode(&input)?;
-                let cut = ids.len() > max;
-                if cut {
-                    ids.truncate(max - 1);
-                    ids.push(self.eos);
-                }
-                Ok((ids, cut))
-            })
+            .map(|text| Ok(self.windows(self.tokenizer.encode(&format!("{}{}", self.options.prefix, text))?)))
             .collect()
+    }
+
+    /// Splits a tokenised text into windows (see [`Encoder::tokenize`]).
+    fn windows(&self, ids: Vec<u32>) -> Vec<Vec<u32>> {
+        let max = self.options.max_len;
+        if ids.len() <= max {
+            return vec![ids];
+        }
+        // [start] prefix… content… [end]; the prefix is repeated only where the text's
+        // own tokens begin with it (they always do for a prefix ending in a space).
+        let p = if ids[1..].starts_with(&self.prefix_ids) { self.prefix_ids.len() } else { 0 };
+        let content = &ids[1 + p..ids.len() - 1];
+        let body = max - 2 - p;
+        let stride = body - WINDOW_OVERLAP;
+        let mut out = Vec::new();
+        let mut start = 0;
+        loop {
+            let end = (start + body).min(content.len());
+            let mut w = Vec::with_capacity(end - start + 2 + p);
+            w.extend_from_slice(&ids[..1 + p]);
+            w.extend_from_slice(&content[start..end]);
+            w.push(self.eos);
+            out.push(w);
+            if end == content.len() {
+                return out;
+            }
+            start += stride;
+        }
     }
 
     /// Embeds `texts`; messages from many conversations can be passed together.
@@ -244,7 +279,7 @@ impl Encoder {
         done(texts.len() - unique.len());
         Ok(Embeddings {
             vectors: slots.iter().map(|&s| emb.vectors[s].clone()).collect(),
-            truncated: slots.iter().filter(|&&s| emb.cut[s]).count(),
+            windowed: slots.iter().filter(|&&s| emb.windows[s] > 1).count(),
             tokens: slots.iter().map(|&s| emb.lens[s]).sum(),
             tokenize_time: emb.tokenize_time,
         })
@@ -252,22 +287,38 @@ impl Encoder {
 
     fn embed_unique(&self, texts: &[&str], done: &dyn Fn(usize)) -> Result<UniqueEmbeddings> {
         let started = std::time::Instant::now();
-        let tokens = self.tokenize(texts)?;
+        let windows = self.tokenize(texts)?;
         let tokenize_time = started.elapsed();
-        let cut = tokens.iter().filter(|(_, cut)| *cut).count();
-        self.truncated.fetch_add(cut, std::sync::atomic::Ordering::Relaxed);
-        let mut vectors = vec![Vec::new(); texts.len()];
-        for batch in length_batches(&tokens, self.options.max_batch_tokens) {
-            let rows = self.forward(batch.iter().map(|&i| tokens[i].0.as_slice()))?;
-            for (&i, row) in batch.iter().zip(rows) {
-                vectors[i] = row;
+        let long = windows.iter().filter(|w| w.len() > 1).count();
+        self.windowed.fetch_add(long, std::sync::atomic::Ordering::Relaxed);
+        // Every window of every text is one sequence; `owner` maps it back to its text.
+        let seqs: Vec<&[u32]> = windows.iter().flatten().map(Vec::as_slice).collect();
+        let owner: Vec<usize> = windows.iter().enumerate().flat_map(|(i, w)| std::iter::repeat_n(i, w.len())).collect();
+        let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        let mut rows: Vec<Vec<f32>> = vec![Vec::new(); seqs.len()];
+        let mut remaining: Vec<usize> = windows.iter().map(Vec::len).collect();
+        for batch in length_batches(&lens, self.options.max_batch_tokens) {
+            for (&i, row) in batch.iter().zip(self.forward(batch.iter().map(|&i| seqs[i]))?) {
+                rows[i] = row;
             }
-            done(batch.len());
+            let mut finished = 0;
+            for &i in &batch {
+                remaining[owner[i]] -= 1;
+                finished += usize::from(remaining[owner[i]] == 0);
+            }
+            done(finished);
+        }
+        let mut vectors = Vec::with_capacity(texts.len());
+        let mut next = 0;
+        for w in &windows {
+            let span = next..next + w.len();
+            next = span.end;
+            vectors.push(if w.len() == 1 { std::mem::take(&mut rows[span.start]) } else { pool_windows(&rows[span.clone()], &lens[span]) });
         }
         Ok(UniqueEmbeddings {
             vectors,
-            cut: tokens.iter().map(|(_, cut)| *cut).collect(),
-            lens: tokens.iter().map(|(ids, _)| ids.len()).collect(),
+            windows: windows.iter().map(Vec::len).collect(),
+            lens: windows.iter().map(|w| w.iter().map(Vec::len).sum()).collect(),
             tokenize_time,
         })
     }
@@ -292,16 +343,31 @@ impl Encoder {
     }
 }
 
-/// Groups sequence indices into batches of similar length, longest first, so that
-/// `batch size × longest sequence` stays within `max_tokens` and padding stays small.
-pub fn length_batches(seqs: &[(Vec<u32>, bool)], max_tokens: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..seqs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].0.len()));
+/// The embedding of a text read in windows: the mean of its windows' L2-normalised
+/// embeddings weighted by their token counts, L2-normalised again.
+pub fn pool_windows(rows: &[Vec<f32>], lens: &[usize]) -> Vec<f32> {
+    let mut pooled = vec![0f32; rows.first().map_or(0, Vec::len)];
+    for (row, &n) in rows.iter().zip(lens) {
+        for (p, x) in pooled.iter_mut().zip(row) {
+            *p += x * n as f32;
+        }
+    }
+    let norm = pooled.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    pooled.iter_mut().for_each(|x| *x /= norm);
+    pooled
+}
+
+/// Groups sequence indices (given their lengths) into batches of similar length, longest
+/// first, so that `batch size × longest sequence` stays within `max_tokens` and padding
+/// stays small.
+pub fn length_batches(lens: &[usize], max_tokens: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lens.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(lens[i]));
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     let mut longest = 0;
     for i in order {
-        let len = seqs[i].0.len().max(1);
+        let len = lens[i].max(1);
         let width = longest.max(len);
         if !current.is_empty() && width * (current.len() + 1) > max_tokens {
             batches.push(std::mem::take(&mut current));
@@ -331,8 +397,7 @@ mod tests {
     #[test]
     fn batches_respect_the_token_budget_and_cover_every_sequence() {
         let lens = [5usize, 40, 3, 17, 17, 2, 60, 9];
-        let seqs: Vec<(Vec<u32>, bool)> = lens.iter().map(|&l| (vec![1; l], false)).collect();
-        let batches = length_batches(&seqs, 64);
+        let batches = length_batches(&lens, 64);
         let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
         seen.sort();
         assert_eq!(seen, (0..lens.len()).collect::<Vec<_>>());
