@@ -127,7 +127,11 @@ pub fn run(
     embed: &dyn Fn(&[Conversation]) -> Result<Vec<Vec<Vec<f32>>>>,
     log: &dyn Fn(&str),
 ) -> Result<Vec<HeldOut>> {
-    let names: Vec<String> = corpora.iter().map(|c| c.name.clone()).collect();
+    // Corpora with scams first, so that round-robin spreads them over the folds and no
+    // fold's head trains without any real scams.
+    let mut order: Vec<&Corpus> = corpora.iter().collect();
+    order.sort_by_key(|c| (!c.train.iter().any(|x| x.label == Some(crate::taxonomy::Label::Scam)), c.name.clone()));
+    let names: Vec<String> = order.iter().map(|c| c.name.clone()).collect();
     let mut results = Vec::new();
     for (k, held_out) in folds(&names, options.folds).into_iter().enumerate() {
         let training = training_set(base, corpora, &held_out)?;
