@@ -471,7 +471,13 @@ fn smoke_every_importer_on_the_real_corpora() {
         let t = std::time::Instant::now();
         let got = all(kind, &path);
         println!("{kind:?}: {} ({:.1} s)", got.summary, t.elapsed().as_secs_f64());
-        assert!(got.errors.is_empty(), "{kind:?}: {:?}", &got.errors[..got.errors.len().min(5)]);
+        // Real data has a few bad records (janitr has a media-only post with empty text):
+        // each is reported with its line, and they stay rare.
+        for e in &got.errors {
+            println!("  rejected: {e}");
+            assert!(e.line.is_some() || e.source_name.contains('('), "{kind:?}: unlocated error {e}");
+        }
+        assert!(got.errors.len() * 1000 < got.summary.imported, "{kind:?}: {} errors", got.errors.len());
         assert!(got.conversations.len() > 100, "{kind:?}: {}", got.summary);
         got.conversations.iter().for_each(assert_shape);
         let ids: HashSet<&str> = got.conversations.iter().map(|c| c.id.as_str()).collect();
