@@ -164,13 +164,22 @@ enum Command {
         /// Corpus kind.
         #[arg(value_enum)]
         kind: scamstage::import::ImportKind,
-        /// Corpus file or directory.
+        /// Corpus files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Keep a seeded sample of at most N conversations per label.
+        /// Keep only the first N messages of each conversation.
+        #[arg(long)]
+        max_messages: Option<usize>,
+        /// Keep one part of the seeded split by speaker, dialogue or post.
+        #[arg(long, value_enum, default_value_t = scamstage::import::Part::All)]
+        part: scamstage::import::Part,
+        /// Share of groups in the test part.
+        #[arg(long, default_value_t = 0.3)]
+        test_fraction: f64,
+        /// Keep a seeded sample of at most N conversations per label (after --part).
         #[arg(long)]
         sample: Option<usize>,
-        /// Seed of the sample.
+        /// Seed of the split and of the sample.
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
@@ -410,28 +419,17 @@ fn leave_one_corpus_out(global: &Global, a: LocoArgs) -> Result<bool> {
     Ok(true)
 }
 
-fn import(kind: scamstage::import::ImportKind, paths: &[PathBuf], sample: Option<usize>, seed: u64) -> Result<bool> {
-    let mut imported = scamstage::import::Imported::default();
-    for p in paths {
-        scamstage::import::import(kind, p, &mut imported).with_context(|| format!("importing {}", p.display()))?;
-    }
+fn import(kind: scamstage::import::ImportKind, paths: &[PathBuf], options: &scamstage::import::Options) -> Result<bool> {
+    let imported = scamstage::import::import_all(kind, paths, options)?;
     for e in &imported.errors {
         eprintln!("scamstage: skipped {e}");
     }
-    let mut convs = imported.conversations;
-    let total = convs.len();
-    if let Some(n) = sample {
-        convs = scamstage::import::sample(convs, n, seed);
-    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for c in &convs {
+    for c in &imported.conversations {
         writeln!(out, "{}", serde_json::to_string(c)?)?;
     }
     out.flush()?;
-    eprintln!(
-        "scamstage: imported {total} conversations, wrote {}; {} rejected, {} duplicates skipped, {} records with invalid UTF-8 decoded lossily",
-        convs.len(), imported.errors.len(), imported.duplicates, imported.lossy_records
-    );
+    eprintln!("scamstage: {}", imported.summary);
     Ok(imported.errors.is_empty())
 }
 
@@ -501,7 +499,16 @@ fn run(cli: Cli) -> Result<bool> {
             serve_http(&cli.global, addr, head.clone(), options, api_key_file.as_ref())
         }
         Command::Bench { file, runs, scales } => bench(&cli.global, file, *runs, scales),
-        Command::Import { kind, paths, sample, seed } => import(*kind, paths, *sample, *seed),
+        Command::Import { kind, paths, max_messages, part, test_fraction, sample, seed } => {
+            let options = scamstage::import::Options {
+                max_messages: *max_messages,
+                part: *part,
+                test_fraction: *test_fraction,
+                sample: *sample,
+                seed: *seed,
+            };
+            import(*kind, paths, &options)
+        }
         Command::Eval { compare: Some(files), .. } => {
             let read = |p: &PathBuf| -> Result<serde_json::Value> {
                 let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
