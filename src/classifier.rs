@@ -9,6 +9,7 @@ use candle_nn::ops::softmax_last_dim;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use crate::chat::shape::UNKNOWN;
 use crate::chat::Conversation;
 use crate::encoder::Encoder;
 use crate::head::{HeadCard, StageHead, HEAD_WEIGHTS};
@@ -99,11 +100,8 @@ pub struct ScoreOptions {
     pub me: Option<String>,
 }
 
-/// Sender name of turns whose sender is not known (a pasted block without names, OCR).
-pub const UNKNOWN_SENDER: &str = "unknown";
-
 /// 1.0 for messages from the other party (the possible scammer), 0.0 for the user's,
-/// 0.5 for a sender called [`UNKNOWN_SENDER`]. The user is `me` when given, else a sender
+/// 0.5 for a sender called [`UNKNOWN`] (turns of a pasted block without names). The user is `me` when given, else a sender
 /// called me/you/user/victim/self, else — when a sender is called `them` — everyone else;
 /// failing all that, whoever did not send the first (known) message.
 pub fn sender_roles(conv: &Conversation, me: Option<&str>) -> Vec<f32> {
@@ -116,13 +114,13 @@ pub fn sender_roles(conv: &Conversation, me: Option<&str>) -> Vec<f32> {
     } else if conv.messages.iter().any(|m| norm(&m.sender) == "them") {
         Box::new(|s| norm(s) != "them")
     } else {
-        let first = conv.messages.iter().map(|m| norm(&m.sender)).find(|s| s != UNKNOWN_SENDER).unwrap_or_default();
+        let first = conv.messages.iter().map(|m| norm(&m.sender)).find(|s| s != UNKNOWN).unwrap_or_default();
         Box::new(move |s| norm(s) != first)
     };
     conv.messages
         .iter()
         .map(|m| match () {
-            _ if norm(&m.sender) == UNKNOWN_SENDER => 0.5,
+            _ if norm(&m.sender) == UNKNOWN => 0.5,
             _ if is_user(&m.sender) => 0.0,
             _ => 1.0,
         })

@@ -285,6 +285,34 @@ pub fn evaluate(convs: &[Conversation], scores: &[ConversationScore], resamples:
     EvalReport { overall, by_lang, by_scam_type, bootstrap_resamples: resamples, seed }
 }
 
+/// The shape conversations are evaluated in: as given, or as the same chats arrive when
+/// pasted (the labels follow, see [`crate::chat::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalShape {
+    /// One message per turn, as given.
+    #[default]
+    Turns,
+    /// The whole chat pasted as one message of `Name: text` lines (read back into turns
+    /// the way any input is).
+    Block,
+    /// The texts joined by spaces: no names, no line breaks (OCR of a screenshot).
+    Flat,
+}
+
+impl EvalShape {
+    /// `convs` in this shape, normalised as input is when read.
+    pub fn apply(self, convs: Vec<Conversation>, seed: u64) -> Vec<Conversation> {
+        use crate::chat::shape;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        match self {
+            EvalShape::Turns => convs,
+            EvalShape::Block => convs.iter().map(|c| shape::normalize(shape::as_named_block(c, &mut rng))).collect(),
+            EvalShape::Flat => convs.iter().map(|c| shape::normalize(shape::as_flat(c))).collect(),
+        }
+    }
+}
+
 /// Settings of an evaluation run, recorded in its `metrics.json`.
 pub struct EvalSettings<'a> {
     /// The inputs, as named on the command line.
@@ -297,6 +325,8 @@ pub struct EvalSettings<'a> {
     pub bootstrap: usize,
     /// Seed of the bootstrap.
     pub seed: u64,
+    /// The shape the conversations were evaluated in.
+    pub shape: EvalShape,
     /// Embedding cache directory (throughput then measures cache hits, not the encoder).
     pub cache_dir: Option<&'a Path>,
     /// Progress bar on stderr.
@@ -328,12 +358,13 @@ pub fn run(classifier: &Classifier, convs: &[Conversation], s: &EvalSettings) ->
         "inputs": s.inputs,
         "head": s.head.display().to_string(),
         "threshold": threshold,
+        "shape": s.shape,
         "device": crate::device::describe(classifier.encoder().device()),
         "precision": classifier.encoder().precision().as_str(),
         "throughput": {"embedding_cache": s.cache_dir.is_some(), "seconds": elapsed, "messages_per_s": messages as f64 / elapsed, "conversations_per_s": convs.len() as f64 / elapsed},
         "report": report,
     });
-    let context = format!("Inputs: {}. Head: {}. Threshold {threshold:.3}.", s.inputs.join(", "), s.head.display());
+    let context = format!("Inputs: {}. Shape: {:?}. Head: {}. Threshold {threshold:.3}.", s.inputs.join(", "), s.shape, s.head.display());
     let markdown = crate::report::markdown(&report, "scamstage evaluation", &context);
     let html = crate::report::html(&report, "scamstage evaluation", &context);
     Ok(EvalRun { metrics, scores, markdown, html })

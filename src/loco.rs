@@ -16,7 +16,7 @@ use crate::classifier::{predict, ScoreOptions};
 use crate::encoder::Encoder;
 use crate::eval::{evaluate, Estimate, EvalReport, SliceMetrics};
 use crate::head::StageHead;
-use crate::train::{describe_data, train, TrainOptions, Trained};
+use crate::train::{describe_data, train, with_shapes, TrainOptions, Trained};
 
 /// One real corpus, already split (by speaker or source dialogue where those recur).
 pub struct Corpus {
@@ -101,7 +101,8 @@ pub struct HeldOut {
     pub fold: usize,
     /// Corpora the fold's head was trained on (besides the base data).
     pub trained_on: Vec<String>,
-    /// Conversations the fold's head was trained on (base included).
+    /// Conversations the fold's head was trained on (base included; their shape variants
+    /// not counted).
     pub training_conversations: usize,
     /// The evaluation of its test part.
     pub report: EvalReport,
@@ -134,15 +135,16 @@ pub fn run(
     let names: Vec<String> = order.iter().map(|c| c.name.clone()).collect();
     let mut results = Vec::new();
     for (k, held_out) in folds(&names, options.folds).into_iter().enumerate() {
-        let training = training_set(base, corpora, &held_out)?;
-        log(&format!("fold {k}: holding out {}; training on {} conversations", held_out.join(", "), training.len()));
+        let originals = training_set(base, corpora, &held_out)?;
+        let training = with_shapes(&originals, options.train.shape_share, options.train.seed);
+        log(&format!("fold {k}: holding out {}; training on {} conversations ({} with shape variants)", held_out.join(", "), originals.len(), training.len()));
         let embedded = embed(&training)?;
         let trained_on: Vec<String> = names.iter().filter(|n| !held_out.contains(n)).cloned().collect();
         let description = describe_data(&trained_on, &training)?;
         let trained = train(&training, &embedded, crate::model::DEFAULT_MODEL, description, &options.train, &|line| log(&format!("fold {k}: {line}")))?;
         for corpus in corpora.iter().filter(|c| held_out.contains(&c.name)) {
             let report = score_held_out(&trained, corpus, encoder.device(), embed, options.bootstrap, options.train.seed)?;
-            results.push(HeldOut { corpus: corpus.name.clone(), fold: k, trained_on: trained_on.clone(), training_conversations: training.len(), report });
+            results.push(HeldOut { corpus: corpus.name.clone(), fold: k, trained_on: trained_on.clone(), training_conversations: originals.len(), report });
         }
     }
     Ok(results)

@@ -101,6 +101,9 @@ enum Command {
         /// Training epochs.
         #[arg(long, default_value_t = TrainOptions::default().epochs)]
         epochs: usize,
+        /// Share of conversations that also train as pasted blocks, OCR, flattened text, email threads… (0 to 1).
+        #[arg(long, default_value_t = TrainOptions::default().shape_share)]
+        shape_share: f64,
         /// Directory for cached message embeddings [default: the system temp dir].
         #[arg(long, env = "SCAMSTAGE_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -125,6 +128,9 @@ enum Command {
         /// Bootstrap resamples for the 95 % intervals.
         #[arg(long, default_value_t = 1000)]
         bootstrap: usize,
+        /// Evaluate the chats as given, pasted as one `Name: text` block, or flattened.
+        #[arg(long, value_enum, default_value_t = scamstage::eval::EvalShape::Turns)]
+        shape: scamstage::eval::EvalShape,
         /// Seed of the bootstrap.
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -339,7 +345,8 @@ fn score(
 }
 
 fn train_head(global: &Global, data: &[String], out_dir: &PathBuf, options: TrainOptions, cache_dir: Option<&PathBuf>) -> Result<bool> {
-    let convs = corpus::read_labelled(data, global.input_format, &mut |e| eprintln!("scamstage: {e}"))?;
+    let originals = corpus::read_labelled(data, global.input_format, &mut |e| eprintln!("scamstage: {e}"))?;
+    let convs = scamstage::train::with_shapes(&originals, options.shape_share, options.seed);
     let encoder = global.encoder()?;
     let cache_dir = cache_dir.cloned().unwrap_or_else(|| std::env::temp_dir().join("scamstage-embedding-cache"));
     let embedded = corpus::embed(&encoder, &convs, Some(&cache_dir), !global.quiet)?;
@@ -362,12 +369,14 @@ struct EvalArgs<'a> {
     head: Option<&'a PathBuf>,
     threshold: Option<f32>,
     bootstrap: usize,
+    shape: scamstage::eval::EvalShape,
     seed: u64,
     cache_dir: Option<&'a PathBuf>,
 }
 
 fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
     let convs = corpus::read_labelled(a.data, global.input_format, &mut |e| eprintln!("scamstage: {e}"))?;
+    let convs = a.shape.apply(convs, a.seed);
     let (classifier, head) = global.classifier(a.head)?;
     // Reports name the head relative to the working directory, so they do not depend on
     // where the project was checked out.
@@ -378,6 +387,7 @@ fn evaluate(global: &Global, a: EvalArgs) -> Result<bool> {
         threshold: a.threshold,
         bootstrap: a.bootstrap,
         seed: a.seed,
+        shape: a.shape,
         cache_dir: a.cache_dir.map(PathBuf::as_path),
         progress: !global.quiet,
     };
@@ -517,9 +527,9 @@ fn run(cli: Cli) -> Result<bool> {
             print!("{}", scamstage::report::compare(&read(&files[0])?, &read(&files[1])?));
             Ok(true)
         }
-        Command::Eval { data, out, head, threshold, bootstrap, seed, cache_dir, compare: None } => evaluate(
+        Command::Eval { data, out, head, threshold, bootstrap, shape, seed, cache_dir, compare: None } => evaluate(
             &cli.global,
-            EvalArgs { data, out, head: head.as_ref(), threshold: *threshold, bootstrap: *bootstrap, seed: *seed, cache_dir: cache_dir.as_ref() },
+            EvalArgs { data, out, head: head.as_ref(), threshold: *threshold, bootstrap: *bootstrap, shape: *shape, seed: *seed, cache_dir: cache_dir.as_ref() },
         ),
         Command::Score { inputs, format, threshold, head, me, shard } => {
             let options = ScoreOptions { threshold: *threshold, me: me.clone() };
@@ -530,8 +540,8 @@ fn run(cli: Cli) -> Result<bool> {
             let options = scamstage::loco::LocoOptions { folds: *folds, train, bootstrap: *bootstrap };
             leave_one_corpus_out(&cli.global, LocoArgs { base, corpora, out, options, cache_dir: cache_dir.as_ref() })
         }
-        Command::Train { data, out, seed, epochs, cache_dir } => {
-            let options = TrainOptions { seed: *seed, epochs: *epochs, ..Default::default() };
+        Command::Train { data, out, seed, epochs, shape_share, cache_dir } => {
+            let options = TrainOptions { seed: *seed, epochs: *epochs, shape_share: *shape_share, ..Default::default() };
             train_head(&cli.global, data, out, options, cache_dir.as_ref())
         }
     }

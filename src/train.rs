@@ -45,22 +45,25 @@ pub struct TrainOptions {
     /// Largest false-positive rate on the dev benign conversations of each imported real
     /// corpus (see [`source_of`]) for the threshold.
     pub max_real_fpr: f64,
+    /// Share of conversations that also train in other input shapes (see [`with_shapes`]).
+    pub shape_share: f64,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
             seed: 42,
-            epochs: 60,
-            learning_rate: 2e-3,
+            epochs: 24,
+            learning_rate: 3e-3,
             weight_decay: 1e-2,
-            batch_size: 16,
+            batch_size: 32,
             hidden: 128,
             dropout: 0.25,
             dev_fraction: 0.2,
             conversation_loss_weight: 1.0,
             max_fpr: 0.04,
             max_real_fpr: 0.01,
+            shape_share: 0.5,
         }
     }
 }
@@ -125,12 +128,38 @@ pub fn examples<'a>(convs: &'a [Conversation], embedded: &[Vec<Vec<f32>>]) -> Ve
         .collect()
 }
 
-/// Whether a conversation falls in the dev split: a seeded hash of its id, so the split
-/// is stable under reordering and additions.
+/// Whether a conversation falls in the dev split: a seeded hash of its original's id (a
+/// shape variant `id~shape` goes with `id`), so the split is stable under reordering and
+/// additions and no variant of a dev conversation is trained on.
 pub fn in_dev(id: &str, seed: u64, fraction: f64) -> bool {
-    let h = Sha256::digest(format!("{seed}:{id}").as_bytes());
+    let original = id.split_once(VARIANT_MARK).map_or(id, |(o, _)| o);
+    let h = Sha256::digest(format!("{seed}:{original}").as_bytes());
     let x = u64::from_le_bytes(h[..8].try_into().expect("8 bytes"));
     (x as f64 / u64::MAX as f64) < fraction
+}
+
+/// What separates a shape variant's id from its original's.
+pub const VARIANT_MARK: char = '~';
+
+/// The conversations training sees: every conversation, plus — for a seeded `share` of
+/// them — one or two variants in the shapes real input takes (pasted blocks with and
+/// without names, OCR, flattened, email threads, merged turns, names dropped; see
+/// [`crate::chat::shape::augment`]), each normalised as input is when scored.
+/// A conversation's variants depend only on the seed and its id, so every head trained
+/// with the same seed (each leave-one-out fold, the default head) sees the same ones and
+/// their embeddings are computed once.
+pub fn with_shapes(convs: &[Conversation], share: f64, seed: u64) -> Vec<Conversation> {
+    use rand::Rng;
+    let mut out = Vec::with_capacity(convs.len() * 2);
+    for c in convs {
+        out.push(c.clone());
+        let h = Sha256::digest(format!("{seed}:shapes:{}", c.id).as_bytes());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from_le_bytes(h[..8].try_into().expect("8 bytes")));
+        if rng.random::<f64>() < share {
+            out.extend(crate::chat::shape::augment(c, &mut rng).into_iter().map(crate::chat::shape::normalize));
+        }
+    }
+    out
 }
 
 /// Per-stage loss weights: inverse square root of frequency, normalised to mean 1.

@@ -7,6 +7,7 @@
 //! bounded however long the input.
 
 mod json;
+pub mod shape;
 mod telegram;
 mod transcript;
 mod whatsapp;
@@ -102,8 +103,10 @@ pub enum InputFormat {
 /// Conversations read from one source, in order, each or an error.
 pub type ChatItem = Result<Conversation, ParseError>;
 
-/// Checks a parsed conversation: it has messages, and every message has a sender and a
-/// non-empty text within [`MAX_MESSAGE_BYTES`].
+/// Checks a parsed conversation — it has messages, and every message has a sender and a
+/// non-empty text within [`MAX_MESSAGE_BYTES`] — and reads any message that is a pasted
+/// chat into its turns ([`shape::normalize`]). Every reader ends here, so a conversation
+/// is scored, trained on and evaluated in the same shape whatever format it came in.
 pub fn validate(conv: Conversation, source_name: &str, line: Option<usize>) -> ChatItem {
     let err = |field: Option<String>, msg: String| Err(ParseError::new(source_name, line, field, msg));
     if conv.messages.is_empty() {
@@ -123,7 +126,7 @@ pub fn validate(conv: Conversation, source_name: &str, line: Option<usize>) -> C
             );
         }
     }
-    Ok(conv)
+    Ok(shape::normalize(conv))
 }
 
 /// Decodes `bytes` as UTF-8 (dropping a byte-order mark), naming the line of the first
