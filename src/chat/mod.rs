@@ -7,6 +7,7 @@
 //! bounded however long the input.
 
 mod json;
+pub mod shape;
 mod telegram;
 mod transcript;
 mod whatsapp;
