@@ -668,8 +668,11 @@ pub fn as_email_thread(conv: &Conversation, rng: &mut StdRng) -> Conversation {
     let first = conv.messages.first().map_or("", |m| m.text.as_str());
     let subject: String = first.split_whitespace().take(6).collect::<Vec<_>>().join(" ").chars().take(40).collect();
     let mut addresses: HashMap<&str, String> = HashMap::new();
-    for name in names.values() {
-        addresses.insert(name.as_str(), address(name, rng));
+    for m in &conv.messages {
+        let name = names[&m.sender].as_str();
+        if !addresses.contains_key(name) {
+            addresses.insert(name, address(name, rng));
+        }
     }
     let (mut day, mut clock) = (rng.random_range(1..=20u32), Clock::start(rng));
     let mut emails = Vec::new();
