@@ -84,9 +84,10 @@ static HEADER_ONLY: LazyLock<Regex> = LazyLock::new(|| {
 static HEADER_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(?P<key>[^:：]{1,20}?)\s*[:：]").expect("valid regex"));
 
-/// The line before a quoted reply: `On Tue, Anna wrote:`, `… schrieb:`, `…写道：`.
+/// The line before a quoted reply: `On Tue, Anna wrote:`, `… schrieb:`, `…写道：` (the colon is
+/// required: `Сергей: написала` is a chat line).
 static WROTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:wrote|schrieb|a écrit|escribió|escreveu|scrisse|schreef|написал[а]?|写道|寫道|작성|書きました|เขียน|كتب)\s*[:：]?\s*$|-{3,}\s*original message|^_{8,}$")
+    Regex::new(r"(?i)(?:wrote|schrieb|a écrit|escribió|escreveu|scrisse|schreef|написал[а]?|写道|寫道|작성|書きました|เขียน|كتب)\s*[:：]\s*$|-{3,}\s*original message|^_{8,}$")
         .expect("valid regex")
 });
 
@@ -887,6 +888,8 @@ mod tests {
         let prose = "I have been thinking about what you said yesterday and I think you are right that we\nshould be careful with money, but my uncle has been trading for twenty years and he\nhas never lost, so I really believe this is different from the scams you read about\nin the news, and I would never ask you for anything I would not do myself.";
         assert!(split_block(prose).is_none());
         assert!(split_block("hi\nhow are you").is_none());
+        let ru = "Иван: напиши мне в Telegram\nСергей: написала\nИван: спасибо";
+        assert_eq!(senders_texts(ru)[1], ("Сергей".to_string(), "написала".to_string()));
     }
 
     #[test]
