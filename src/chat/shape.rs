@@ -85,9 +85,10 @@ static HEADER_ONLY: LazyLock<Regex> = LazyLock::new(|| {
 static HEADER_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(?P<key>[^:：]{1,20}?)\s*[:：]").expect("valid regex"));
 
-/// The line before a quoted reply: `On Tue, Anna wrote:`, `… schrieb:`, `…写道：`.
+/// The line before a quoted reply: `On Tue, Anna wrote:`, `… schrieb:`, `…写道：` (the colon is
+/// required: `Сергей: написала` is a chat line).
 static WROTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:wrote|schrieb|a écrit|escribió|escreveu|scrisse|schreef|написал[а]?|写道|寫道|작성|書きました|เขียน|كتب)\s*[:：]?\s*$|-{3,}\s*original message|^_{8,}$")
+    Regex::new(r"(?i)(?:wrote|schrieb|a écrit|escribió|escreveu|scrisse|schreef|написал[а]?|写道|寫道|작성|書きました|เขียน|كتب)\s*[:：]\s*$|-{3,}\s*original message|^_{8,}$")
         .expect("valid regex")
 });
 
@@ -295,7 +296,7 @@ pub fn split_block(text: &str) -> Option<Vec<Turn>> {
 
 /// Replaces every message that is a pasted block by its turns (sender: the parsed name, or
 /// [`UNKNOWN`]; the block's stage on its last turn — on every turn when it is `none` —
-/// and none on the others; no timestamp). Other messages are untouched.
+/// and none on the earlier ones; no timestamp). Other messages are untouched.
 /// Idempotent: no message of the result is a block.
 pub fn normalize(conv: Conversation) -> Conversation {
     let mut messages = Vec::with_capacity(conv.messages.len());
@@ -893,6 +894,8 @@ mod tests {
         let prose = "I have been thinking about what you said yesterday and I think you are right that we\nshould be careful with money, but my uncle has been trading for twenty years and he\nhas never lost, so I really believe this is different from the scams you read about\nin the news, and I would never ask you for anything I would not do myself.";
         assert!(split_block(prose).is_none());
         assert!(split_block("hi\nhow are you").is_none());
+        let ru = "Иван: напиши мне в Telegram\nСергей: написала\nИван: спасибо";
+        assert_eq!(senders_texts(ru)[1], ("Сергей".to_string(), "написала".to_string()));
     }
 
     #[test]
@@ -924,13 +927,17 @@ mod tests {
             got,
             [
                 ("them", "hi, is this Mark?", Some(Stage::Contact)),
-                ("Anna", "hi", Some(Stage::Rapport)),
-                ("Me", "who?", Some(Stage::Rapport)),
+                // The block's stage is its last turn's; the earlier turns are unlabelled.
+                ("Anna", "hi", None),
+                ("Me", "who?", None),
                 ("Anna", "a friend of Mark", Some(Stage::Rapport)),
                 ("them", "From: a\nSubject: b\n\nhello", None),
             ]
         );
         assert_eq!(normalize(n.clone()), n);
+        // In a benign block every turn is `none`.
+        let benign = conv("en", vec![message("me", "Anna: hi\nMe: who?\nAnna: your sister", Some(Stage::None))]);
+        assert!(normalize(benign).messages.iter().all(|m| m.stage == Some(Stage::None)));
         let ocr = as_ocr_block(&c, &mut rng(1));
         assert_eq!(normalize(normalize(ocr.clone())), normalize(ocr));
     }
