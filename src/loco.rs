@@ -112,6 +112,8 @@ pub struct HeldOut {
 pub struct LocoOptions {
     /// Number of folds (the number of corpora for plain leave-one-out).
     pub folds: usize,
+    /// Run only this fold (so that folds can run as separate processes).
+    pub only_fold: Option<usize>,
     /// Training settings of every fold's head.
     pub train: TrainOptions,
     /// Bootstrap resamples for the intervals.
@@ -134,7 +136,11 @@ pub fn run(
     order.sort_by_key(|c| (!c.train.iter().any(|x| x.label == Some(crate::taxonomy::Label::Scam)), c.name.clone()));
     let names: Vec<String> = order.iter().map(|c| c.name.clone()).collect();
     let mut results = Vec::new();
-    for (k, held_out) in folds(&names, options.folds).into_iter().enumerate() {
+    let all = folds(&names, options.folds);
+    if let Some(k) = options.only_fold.filter(|&k| k >= all.len()) {
+        bail!("fold {k} does not exist: {} corpora make {} folds", names.len(), all.len());
+    }
+    for (k, held_out) in all.into_iter().enumerate().filter(|(k, _)| options.only_fold.is_none_or(|f| f == *k)) {
         let originals = training_set(base, corpora, &held_out)?;
         let training = with_shapes(&originals, options.train.shape_share, options.train.seed);
         log(&format!("fold {k}: holding out {}; training on {} conversations ({} with shape variants)", held_out.join(", "), originals.len(), training.len()));
@@ -164,11 +170,10 @@ fn score_held_out(
     Ok(evaluate(&corpus.test, &scores, bootstrap, seed))
 }
 
-/// Writes `dir/<corpus>/metrics.json` and `report.md` for every held-out corpus and
-/// `dir/loco.json` with the summary rows.
+/// Writes `dir/<corpus>/metrics.json`, `report.md` and `rows.json` (its summary rows) for
+/// every held-out corpus.
 pub fn write(results: &[HeldOut], dir: &Path) -> Result<()> {
     use crate::model::convert::write_atomic;
-    let mut all_rows = Vec::new();
     for r in results {
         let out = dir.join(&r.corpus);
         std::fs::create_dir_all(&out)?;
@@ -180,9 +185,9 @@ pub fn write(results: &[HeldOut], dir: &Path) -> Result<()> {
         let context = format!("Held out of training (fold {}); the head trained on the authored corpus and {}.", r.fold, r.trained_on.join(", "));
         let md = crate::report::markdown(&r.report, &format!("{} — leave-one-corpus-out", r.corpus), &context);
         write_atomic(&out, "report.md", |p| Ok(std::fs::write(p, &md)?))?;
-        all_rows.extend(rows(&r.corpus, &r.report));
+        let summary = rows(&r.corpus, &r.report);
+        write_atomic(&out, "rows.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?))?;
     }
-    write_atomic(dir, "loco.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&all_rows)?)?))?;
     Ok(())
 }
 

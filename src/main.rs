@@ -147,9 +147,12 @@ enum Command {
         #[arg(long)]
         corpora: PathBuf,
         /// Number of folds (as many as corpora: plain leave-one-out).
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 3)]
         folds: usize,
-        /// Output directory: `<corpus>/metrics.json`, `report.md` and `loco.json`.
+        /// Run only fold K (0-based), e.g. to run folds as parallel processes.
+        #[arg(long)]
+        fold: Option<usize>,
+        /// Output directory: `<corpus>/metrics.json`, `report.md` and `rows.json`.
         #[arg(long, default_value = "eval/real")]
         out: PathBuf,
         /// Seed of every fold's training.
@@ -535,9 +538,9 @@ fn run(cli: Cli) -> Result<bool> {
             let options = ScoreOptions { threshold: *threshold, me: me.clone() };
             score(&cli.global, inputs, *format, options, head.as_ref(), *shard)
         }
-        Command::Loco { base, corpora, folds, out, seed, epochs, bootstrap, cache_dir } => {
+        Command::Loco { base, corpora, folds, fold, out, seed, epochs, bootstrap, cache_dir } => {
             let train = TrainOptions { seed: *seed, epochs: *epochs, ..Default::default() };
-            let options = scamstage::loco::LocoOptions { folds: *folds, train, bootstrap: *bootstrap };
+            let options = scamstage::loco::LocoOptions { folds: *folds, only_fold: *fold, train, bootstrap: *bootstrap };
             leave_one_corpus_out(&cli.global, LocoArgs { base, corpora, out, options, cache_dir: cache_dir.as_ref() })
         }
         Command::Train { data, out, seed, epochs, shape_share, cache_dir } => {

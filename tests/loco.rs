@@ -52,7 +52,7 @@ fn every_corpus_is_scored_by_a_head_that_never_saw_it() {
     let encoder = common::encoder();
     let cache = tempfile::tempdir().unwrap();
     let embed = |convs: &[Conversation]| scamstage::corpus::embed(encoder, convs, Some(cache.path()), false);
-    let options = LocoOptions { folds: 3, train: TrainOptions { epochs: 2, ..Default::default() }, bootstrap: 20 };
+    let options = LocoOptions { folds: 3, only_fold: None, train: TrainOptions { epochs: 2, ..Default::default() }, bootstrap: 20 };
     let results = run(&base, &corpora, encoder, &options, &embed, &|_| {}).unwrap();
 
     assert_eq!(results.len(), 3, "one result per corpus");
@@ -71,4 +71,12 @@ fn every_corpus_is_scored_by_a_head_that_never_saw_it() {
     let mut held: Vec<&str> = results.iter().map(|r| r.corpus.as_str()).collect();
     held.sort();
     assert_eq!(held, ["alpha", "beta", "gamma"]);
+
+    // One fold alone scores only its own corpora; a fold that does not exist is an error.
+    let one = LocoOptions { only_fold: Some(1), ..options };
+    let single = run(&base, &corpora, encoder, &one, &embed, &|_| {}).unwrap();
+    assert_eq!(single.len(), 1);
+    assert!(single.iter().all(|r| r.fold == 1));
+    let missing = LocoOptions { only_fold: Some(3), ..one };
+    assert!(run(&base, &corpora, encoder, &missing, &embed, &|_| {}).unwrap_err().to_string().contains("fold 3"));
 }

@@ -2,10 +2,11 @@
 """Writes the summary of eval/real/ as Markdown on stdout.
 
 Usage: python3 eval/real/summary.py DIR [BASELINE.json]
-DIR holds loco.json (from `scamstage loco`) and authored-{turns,block,flat}/metrics.json (from
+DIR holds <corpus>/rows.json (from `scamstage loco`) and authored-{turns,block,flat}/metrics.json (from
 `scamstage eval --shape`). BASELINE.json, when given, holds rows of an earlier head on the same
-held-out parts (same keys as loco.json), shown beside the new numbers.
+held-out parts (same keys as rows.json), shown beside the new numbers.
 """
+import glob
 import json
 import os
 import sys
@@ -36,7 +37,7 @@ def rows_of(name, report):
 
 
 def main(d, baseline=None):
-    loco = json.load(open(os.path.join(d, "loco.json")))
+    loco = [r for p in sorted(glob.glob(os.path.join(d, "*", "rows.json"))) for r in json.load(open(p))]
     base = {}
     if baseline:
         base = {(r["corpus"], r["lang"]): r for r in json.load(open(baseline))}
