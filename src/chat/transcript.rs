@@ -1,7 +1,7 @@
 //! Plain transcripts: one `Name: text` per line; lines without a name continue the
 //! previous message.
 
-use super::{validate, ChatItem, Conversation, Message, ParseError};
+use super::{tidy_export, validate, ChatItem, Conversation, Message, ParseError, Warnings};
 
 /// Longest sender name accepted before the colon.
 const MAX_NAME_CHARS: usize = 60;
@@ -14,7 +14,7 @@ fn speaker(line: &str) -> Option<(&str, &str)> {
 }
 
 /// Parses a transcript into one conversation named after the source.
-pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
+pub fn parse(text: &str, name: &str, stem: &str, warnings: &Warnings) -> Vec<ChatItem> {
     let mut messages: Vec<Message> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_start_matches('\u{feff}').trim_end();
@@ -37,6 +37,7 @@ pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
             }
         }
     }
+    tidy_export(&mut messages, |i| (None, Some(format!("messages[{i}].text"))), name, warnings);
     let conv = Conversation { id: stem.to_string(), lang: None, label: None, scam_type: None, messages };
     vec![validate(conv, name, None)]
 }
@@ -47,11 +48,11 @@ mod tests {
 
     #[test]
     fn parses_speakers_and_continuations() {
-        let conv = parse("Anna: hi\nare you there?\n\nme: yes: why", "t.txt", "t").pop().unwrap().unwrap();
+        let conv = parse("Anna: hi\nare you there?\n\nme: yes: why", "t.txt", "t", &Warnings::default()).pop().unwrap().unwrap();
         assert_eq!(conv.messages.len(), 2);
         assert_eq!(conv.messages[0].text, "hi\nare you there?");
         assert_eq!(conv.messages[1].text, "yes: why");
-        let err = parse("hello there", "t.txt", "t").pop().unwrap().unwrap_err();
+        let err = parse("hello there", "t.txt", "t", &Warnings::default()).pop().unwrap().unwrap_err();
         assert_eq!(err.to_string(), "t.txt:1: expected `Name: text`");
     }
 }
