@@ -227,6 +227,7 @@ fn refuses_bad_requests_with_json_errors_and_the_right_status() {
         max_messages: 40,
         max_concurrent: 1,
         api_key: Some("s3cret".into()),
+        ..Default::default()
     };
     let server = TestServer::start(
         options,

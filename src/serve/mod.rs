@@ -631,7 +631,7 @@ async fn parse(options: &ServeOptions, body: Bytes, shape: Shape) -> Result<(boo
     parsed.await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("parsing failed: {e}")))?
 }
 
-/// Scores one request: the model must be loaded, the query valid and the body complete;
+/// Scores one request: the body must be complete, the model loaded and the query valid;
 /// the request is then admitted (429 when full) before its body is parsed.
 async fn score_request(
     state: &AppState,
@@ -639,9 +639,9 @@ async fn score_request(
     body: Result<TimedBody, ApiError>,
     shape: Shape,
 ) -> Result<Response, ApiError> {
+    let TimedBody(body) = body?;
     let ready = state.ready()?;
     let options = score_options(query)?;
-    let TimedBody(body) = body?;
     let permit = ready.queue.admit()?;
     let (single, convs) = parse(&state.options, body, shape).await?;
     let scored = ready.queue.score(permit, convs, options).await?;
