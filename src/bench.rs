@@ -92,7 +92,7 @@ pub fn as_jsonl(texts: &[String], per: usize) -> String {
 /// What `score --format jsonl` does: streams the JSONL through the classifier in chunks
 /// and writes JSON lines (here to a sink).
 fn end_to_end(classifier: &Classifier, jsonl: &str) -> Result<()> {
-    let items = crate::chat::read(Box::new(std::io::Cursor::new(jsonl.as_bytes().to_vec())), "bench", InputFormat::Jsonl);
+    let items = crate::chat::read(Box::new(std::io::Cursor::new(jsonl.as_bytes().to_vec())), "bench", InputFormat::Jsonl, &Default::default());
     let summary =
         score_stream(classifier, items, &ScoreOptions::default(), OutputFormat::Jsonl, CHUNK, &mut std::io::sink(), &mut |_| {})?;
     anyhow::ensure!(summary.errors == 0, "{} benchmark conversations were rejected", summary.errors);

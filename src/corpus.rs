@@ -9,17 +9,22 @@ use anyhow::{bail, Result};
 use crate::chat::{self, Conversation, InputFormat, ParseError};
 use crate::encoder::{EmbeddingCache, Encoder};
 
-/// Reads every conversation of `inputs`; `on_error` sees each invalid input, and any
-/// makes the whole read fail (training and evaluation must not silently drop data).
-pub fn read_labelled(inputs: &[String], format: InputFormat, on_error: &mut dyn FnMut(&ParseError)) -> Result<Vec<Conversation>> {
+/// Reads every conversation of `inputs`; `on_problem` sees each invalid input — any makes
+/// the whole read fail (training and evaluation must not silently drop data) — and each
+/// warning (a message of an export truncated or skipped).
+pub fn read_labelled(inputs: &[String], format: InputFormat, on_problem: &mut dyn FnMut(&ParseError)) -> Result<Vec<Conversation>> {
     let mut convs = Vec::new();
     let mut bad = 0;
-    for item in chat::read_inputs(inputs, format) {
+    let warnings = chat::Warnings::default();
+    for item in chat::read_inputs(inputs, format, &warnings) {
+        for w in warnings.take() {
+            on_problem(&w);
+        }
         match item {
             Ok(c) => convs.push(c),
             Err(e) => {
                 bad += 1;
-                on_error(&e);
+                on_problem(&e);
             }
         }
     }

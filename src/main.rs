@@ -74,8 +74,8 @@ enum Command {
         /// Output format (default: text on a terminal, else jsonl).
         #[arg(long, value_enum)]
         format: Option<OutputFormat>,
-        /// Decision threshold on risk (default: the head's, chosen for ≤ 4 % false positives).
-        #[arg(long)]
+        /// Decision threshold on risk, in [0, 1] (default: the head's, chosen for ≤ 4 % false positives).
+        #[arg(long, value_parser = threshold)]
         threshold: Option<f32>,
         /// Stage head directory (default: models/stage-head).
         #[arg(long)]
@@ -122,8 +122,8 @@ enum Command {
         /// Stage head directory (default: models/stage-head).
         #[arg(long)]
         head: Option<PathBuf>,
-        /// Decision threshold on risk (default: the head's).
-        #[arg(long)]
+        /// Decision threshold on risk, in [0, 1] (default: the head's).
+        #[arg(long, value_parser = threshold)]
         threshold: Option<f32>,
         /// Bootstrap resamples for the 95 % intervals.
         #[arg(long, default_value_t = 1000)]
@@ -227,6 +227,12 @@ enum Command {
         /// File holding a bearer token that every endpoint but /health then requires.
         #[arg(long)]
         api_key_file: Option<PathBuf>,
+        /// Seconds a client may take to send a request's headers, then its body (408).
+        #[arg(long, default_value_t = ServeOptions::default().read_timeout.as_secs_f64(), value_parser = seconds)]
+        read_timeout: f64,
+        /// Seconds connections get to finish after SIGTERM before idle or stalled ones are closed.
+        #[arg(long, default_value_t = ServeOptions::default().shutdown_timeout.as_secs_f64(), value_parser = seconds)]
+        shutdown_timeout: f64,
     },
     /// Write one embedding per message as JSONL (a debugging and research aid).
     Embed {
@@ -242,6 +248,33 @@ enum ModelsAction {
     Fetch,
     /// Print where the encoder resolves to, fetching it if needed.
     Path,
+}
+
+/// A decision threshold: a number in [0, 1].
+fn threshold(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(t) if (0.0..=1.0).contains(&t) => Ok(t),
+        _ => Err(format!("{s:?} is not a number in [0, 1]")),
+    }
+}
+
+/// A duration in seconds: a finite number above zero.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && t > 0.0 && t < 1e9 => Ok(t),
+        _ => Err(format!("{s:?} is not a number of seconds above 0")),
+    }
+}
+
+/// The conversations of `inputs`, printing each warning (a message truncated or skipped)
+/// as it comes.
+fn read_inputs(global: &Global, inputs: &[String]) -> impl Iterator<Item = chat::ChatItem> {
+    let warnings = chat::Warnings::default();
+    chat::read_inputs(inputs, global.input_format, &warnings).inspect(move |_| {
+        for w in warnings.take() {
+            eprintln!("scamstage: warning: {w}");
+        }
+    })
 }
 
 impl Global {
@@ -287,7 +320,7 @@ fn embed(global: &Global, inputs: &[String]) -> Result<bool> {
         out.flush()?;
         Ok(())
     };
-    for item in chat::read_inputs(inputs, global.input_format) {
+    for item in read_inputs(global, inputs) {
         match item {
             Ok(conv) => {
                 chunk.push(conv);
@@ -318,7 +351,7 @@ fn score(
     let stdout = std::io::stdout();
     let format = format.unwrap_or(if stdout.is_terminal() { OutputFormat::Text } else { OutputFormat::Jsonl });
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let items = chat::read_inputs(inputs, global.input_format);
+    let items = read_inputs(global, inputs);
     let items: Box<dyn Iterator<Item = chat::ChatItem>> = match shard {
         Some(s) => Box::new(s.select(items)),
         None => Box::new(items),
@@ -463,23 +496,20 @@ fn serve_http(global: &Global, addr: &str, head: Option<PathBuf>, mut options: S
         anyhow::ensure!(!key.trim().is_empty(), "{}: the API key file is empty", path.display());
         options.api_key = Some(key.trim().to_string());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        let local = listener.local_addr()?;
-        if !local.ip().is_loopback() && options.api_key.is_none() {
+    let open = options.api_key.is_none();
+    let global = global.clone();
+    let load: scamstage::serve::Loader = Box::new(move || {
+        let (classifier, _) = global.classifier(head.as_ref())?;
+        if !global.quiet {
+            eprintln!("scamstage: model loaded, ready");
+        }
+        Ok(classifier)
+    });
+    scamstage::serve::run(addr, options, load, |local| {
+        if !local.ip().is_loopback() && open {
             eprintln!("scamstage: warning: {local} is reachable from other machines and no --api-key-file is set");
         }
         eprintln!("scamstage: listening on http://{local} (model loading)");
-        let global = global.clone();
-        let load: scamstage::serve::Loader = Box::new(move || {
-            let (classifier, _) = global.classifier(head.as_ref())?;
-            if !global.quiet {
-                eprintln!("scamstage: model loaded, ready");
-            }
-            Ok(classifier)
-        });
-        scamstage::serve::serve(listener, options, load, scamstage::serve::shutdown_signal()).await
     })?;
     eprintln!("scamstage: stopped after answering every accepted request");
     Ok(true)
@@ -487,7 +517,11 @@ fn serve_http(global: &Global, addr: &str, head: Option<PathBuf>, mut options: S
 
 fn run(cli: Cli) -> Result<bool> {
     if let Some(n) = cli.global.threads {
-        device::set_cpu_threads(n)?;
+        let cores = std::thread::available_parallelism().map_or(n, |c| c.get());
+        if n > cores {
+            eprintln!("scamstage: warning: --threads {n} is more than the {cores} cores; using {cores}");
+        }
+        device::set_cpu_threads(n.min(cores))?;
     }
     match &cli.command {
         Command::Models { action: ModelsAction::Fetch } => {
@@ -501,13 +535,25 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Embed { inputs } => embed(&cli.global, inputs),
-        Command::Serve { addr, head, max_concurrent, max_body_bytes, max_conversations, max_messages, api_key_file } => {
+        Command::Serve {
+            addr,
+            head,
+            max_concurrent,
+            max_body_bytes,
+            max_conversations,
+            max_messages,
+            api_key_file,
+            read_timeout,
+            shutdown_timeout,
+        } => {
             let options = ServeOptions {
                 max_body_bytes: *max_body_bytes,
                 max_conversations: *max_conversations,
                 max_messages: *max_messages,
                 max_concurrent: (*max_concurrent).max(1),
                 api_key: None,
+                read_timeout: std::time::Duration::from_secs_f64(*read_timeout),
+                shutdown_timeout: std::time::Duration::from_secs_f64(*shutdown_timeout),
             };
             serve_http(&cli.global, addr, head.clone(), options, api_key_file.as_ref())
         }
@@ -550,10 +596,17 @@ fn run(cli: Cli) -> Result<bool> {
     }
 }
 
+/// Whether `e` comes from writing to a reader that went away (`score … | head -3`).
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
+        // The reader has all it wanted.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scamstage: error: {e:#}");
             ExitCode::from(2)

@@ -128,3 +128,54 @@ fn shards_score_every_conversation_exactly_once() {
     let out = scamstage(&["score", "examples", "--shard", "2/2"], None);
     assert_eq!(out.status.code(), Some(2), "an invalid shard is a usage error");
 }
+
+#[test]
+fn empty_input_scores_nothing_and_succeeds() {
+    let out = scamstage(&["score", "-", "--format", "jsonl"], Some(""));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn thresholds_outside_zero_to_one_are_usage_errors() {
+    for bad in ["nan", "2", "-1", "inf", "high"] {
+        let out = scamstage(&["score", "examples", &format!("--threshold={bad}")], None);
+        assert_eq!(out.status.code(), Some(2), "--threshold {bad}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("is not a number in [0, 1]"), "{err}");
+    }
+}
+
+#[test]
+fn a_bad_first_line_and_a_closed_pipe() {
+    let mut input = String::from("{\"id\":\"bad\",\"messages\":[{\"sender\":\"them\",\"text\":\"a\tb\"}]}\n");
+    for i in 0..40 {
+        input.push_str(&format!("{{\"id\":\"c{i}\",\"messages\":[{{\"sender\":\"them\",\"text\":\"hello {i}\"}}]}}\n"));
+    }
+    let out = scamstage(&["score", "-", "--format", "jsonl"], Some(&input));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 40, "every good line scored");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("scamstage: skipped <stdin>:1: ") && err.lines().count() == 1, "{err}");
+
+    // `score … | head -1`: the reader goes away; a quiet exit.
+    common::model_files();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scamstage"))
+        .args(["score", "--quiet", "--format", "jsonl", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let many = input.repeat(20);
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(many.as_bytes());
+    });
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Broken pipe"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -227,6 +227,7 @@ fn refuses_bad_requests_with_json_errors_and_the_right_status() {
         max_messages: 40,
         max_concurrent: 1,
         api_key: Some("s3cret".into()),
+        ..Default::default()
     };
     let server = TestServer::start(
         options,
@@ -293,6 +294,11 @@ fn refuses_bad_requests_with_json_errors_and_the_right_status() {
     assert_eq!(field(post("/v1/score/messages", &body)).as_deref(), Some("messages"));
     assert_eq!(field(post("/v1/score?threshold=1.5", &body)).as_deref(), Some("threshold"));
     error(post("/v1/score?threshold=high", &body), 400);
+    // Hostile nesting is refused before parsing, quickly.
+    let started = Instant::now();
+    let deep = format!(r#"{{"messages": [{{"sender": "them", "text": "hi"}}], "x": {}}}"#, "[".repeat(200_000));
+    assert!(error(post("/v1/score", &deep), 400)["error"].as_str().unwrap().contains("nested deeper than 16"));
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     error(call(&url, "GET", "/v2/score", None, key), 404);
 
     // Queue full: with --max-concurrent 1, a second request while one is scored gets 429.
@@ -384,4 +390,146 @@ fn sigterm_stops_accepting_and_answers_every_accepted_request() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(rest.contains("stopped after answering every accepted request"), "{rest}");
     assert!(ureq::get(&format!("{url}/health")).call().is_err(), "no longer listening");
+}
+
+/// A server that never finishes loading its model: enough for what happens before scoring.
+fn unloaded_server(options: ServeOptions) -> (TestServer, mpsc::Sender<()>) {
+    let (release, gate) = mpsc::channel::<()>();
+    let server = TestServer::start(
+        options,
+        Box::new(move || {
+            gate.recv()?;
+            anyhow::bail!("released")
+        }),
+    );
+    (server, release)
+}
+
+/// Sends `raw` on a fresh connection and reads until the server closes it (or `within`
+/// passes); returns what came back and how long it took.
+fn raw_exchange(url: &str, raw: &[u8], within: Duration) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(within)).unwrap();
+    let started = Instant::now();
+    stream.write_all(raw).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+}
+
+#[test]
+fn stalled_clients_time_out_and_cannot_hold_shutdown() {
+    let options = ServeOptions { read_timeout: Duration::from_millis(800), shutdown_timeout: Duration::from_millis(500), ..Default::default() };
+    let (mut server, _release) = unloaded_server(options);
+    let url = server.url.clone();
+    let within = Duration::from_secs(10);
+    // Headers that never end: the connection is closed.
+    let (answer, took) = raw_exchange(&url, b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Le", within);
+    assert!(took < Duration::from_secs(5), "held {took:?}: {answer}");
+    // A chunked body that never ends, and a body shorter than its Content-Length: 408.
+    for raw in [
+        &b"POST /v1/score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"[..],
+        &b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"messages\""[..],
+    ] {
+        let (answer, took) = raw_exchange(&url, raw, within);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("\"status\":408"), "{answer}");
+        assert!(took < Duration::from_secs(5), "held {took:?}");
+    }
+    // Expect: 100-continue with a body over the limit: 413 at once, nothing read.
+    let (answer, took) = raw_exchange(&url, b"POST /v1/score HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n", within);
+    assert!(answer.starts_with("HTTP/1.1 413") && took < Duration::from_secs(2), "{took:?}: {answer}");
+
+    // A client stalled mid-headers does not keep the server from stopping.
+    let stalled = {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHo").unwrap();
+        s
+    };
+    let idle = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    let started = Instant::now();
+    server.shutdown().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "shutdown took {:?}", started.elapsed());
+    drop((stalled, idle));
+}
+
+#[test]
+fn a_panicking_loader_stops_the_server_with_its_message() {
+    let mut server = TestServer::start(ServeOptions::default(), Box::new(|| panic!("attention heads: 0")));
+    let error = server.shutdown_after_failure();
+    assert!(format!("{error:#}").contains("attention heads: 0"), "{error:#}");
+}
+
+#[test]
+fn wrong_methods_and_auth_schemes() {
+    let options = ServeOptions { api_key: Some("k3y".into()), ..Default::default() };
+    let (server, _release) = unloaded_server(options);
+    let url = server.url.clone();
+    let get = call(&url, "GET", "/v1/score", None, Some("k3y"));
+    assert_eq!(get.status, 405);
+    let v = get.json();
+    assert_eq!(v["status"], 405);
+    assert!(v["error"].as_str().unwrap().contains("use POST"), "{v}");
+    assert_eq!(call(&url, "POST", "/health", Some("{}"), None).status, 405);
+    // The scheme is case-insensitive: a lower-case `bearer` passes (503: still loading).
+    let lower = ureq::get(&format!("{url}/info")).set("Authorization", "bearer k3y").call();
+    assert!(matches!(lower, Err(ureq::Error::Status(503, _))), "{lower:?}");
+    let wrong = ureq::get(&format!("{url}/info")).set("Authorization", "Basic k3y").call();
+    assert!(matches!(wrong, Err(ureq::Error::Status(401, _))), "{wrong:?}");
+}
+
+#[test]
+fn clients_that_go_away_count_against_the_limit_and_their_work_is_dropped() {
+    use std::io::Write;
+    let options = ServeOptions { max_concurrent: 3, ..Default::default() };
+    let server = TestServer::start(options, loader());
+    server.wait_ready();
+    let url = server.url.clone();
+    // One long request keeps the inference thread busy (distinct texts: nothing is shared).
+    let base = test_conversations().remove(0);
+    let long = Conversation {
+        messages: (0..1200).map(|i| {
+            let m = &base.messages[i % base.messages.len()];
+            scamstage::chat::Message { text: format!("{} ({i})", m.text), ..m.clone() }
+        }).collect(),
+        ..base.clone()
+    };
+    let busy = {
+        let (url, body) = (url.clone(), serde_json::to_string(&long).unwrap());
+        std::thread::spawn(move || call(&url, "POST", "/v1/score", Some(&body), None))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.metric("scamstage_batch_requests_count") < 1.0 {
+        assert!(Instant::now() < deadline, "the long request was never scored");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Clients that send a whole request, then hang up at once.
+    let small = serde_json::to_string(&base).unwrap();
+    for _ in 0..8 {
+        let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+        let head = format!("POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", small.len());
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(small.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        drop(s);
+    }
+    assert_eq!(busy.join().unwrap().status, 200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let exposition = loop {
+        let m = call(&url, "GET", "/metrics", None, None).body;
+        let gone = |status: &str| metric(&m.lines().filter(|l| l.contains(&format!("status=\"{status}\""))).collect::<Vec<_>>().join("\n"), "scamstage_requests_total");
+        if metric(&m, "scamstage_queue_depth") == 0.0 && gone("429") + gone("499") >= 8.0 {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "hung-up requests never settled: {m}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let refused = metric(&exposition.lines().filter(|l| l.contains("status=\"429\"")).collect::<Vec<_>>().join("\n"), "scamstage_requests_total");
+    assert!(refused >= 6.0, "with 3 admitted at most, most of the 8 were refused: {exposition}");
+    let abandoned = metric(&exposition, "scamstage_requests_abandoned_total");
+    assert!(abandoned >= 1.0, "{exposition}");
+    let scored = metric(&exposition, "scamstage_messages_scored_total");
+    assert_eq!(scored, (long.messages.len() + (8 - refused as usize - abandoned as usize) * base.messages.len()) as f64, "{exposition}");
 }

@@ -10,7 +10,7 @@ use scamstage::train::{describe_data, train, TrainOptions};
 #[test]
 fn training_is_seeded_and_reproducible() {
     let inputs = vec!["datasets/authored/en/train.jsonl".to_string(), "datasets/authored/th/train.jsonl".to_string()];
-    let convs: Vec<_> = read_inputs(&inputs, InputFormat::Auto).map(Result::unwrap).collect();
+    let convs: Vec<_> = read_inputs(&inputs, InputFormat::Auto, &Default::default()).map(Result::unwrap).collect();
     let encoder = common::encoder();
     let cache_dir = tempfile::tempdir().unwrap();
     let texts = scamstage::chat::message_texts(&convs);

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use super::{decode_utf8, validate, ChatItem, Conversation, ParseError};
+use super::{decode_utf8, over_limit, read_line_bounded, validate, ChatItem, Conversation, ParseError};
 
 /// Deserialises one conversation, reporting the path of the offending field.
 fn conversation(value: &str, name: &str, line_base: usize, default_id: String) -> ChatItem {
@@ -12,7 +12,9 @@ fn conversation(value: &str, name: &str, line_base: usize, default_id: String) -
         let path = e.path().to_string();
         let inner = e.into_inner();
         let line = line_base + inner.line().saturating_sub(1);
-        ParseError::new(name, Some(line), (path != ".").then_some(path), strip_position(&inner))
+        // A syntax error has no field (its path would read `?`).
+        let field = (path != "." && !inner.is_syntax() && !inner.is_eof()).then_some(path);
+        ParseError::new(name, Some(line), field, strip_position(&inner))
     })?;
     de.end().map_err(|e| ParseError::new(name, Some(line_base + e.line() - 1), None, strip_position(&e)))?;
     if conv.id.is_empty() {
@@ -38,6 +40,16 @@ pub fn parse_document(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
         Ok(v) => v,
         Err(e) => return vec![Err(ParseError::new(name, Some(e.line()), None, strip_position(&e)))],
     };
+    if !value.is_object() && !value.is_array() {
+        let found = match value {
+            serde_json::Value::Null => "null".to_string(),
+            serde_json::Value::Bool(_) => "a boolean".into(),
+            serde_json::Value::Number(_) => "a number".into(),
+            _ => "a string".into(),
+        };
+        let expected = r#"expected a conversation object, an array of them or {"conversations": [...]}"#;
+        return vec![Err(ParseError::new(name, Some(1), None, format!("{expected}, found {found}")))];
+    }
     match listed(&value, name) {
         // Parsed again from the text so that errors keep their line.
         None => vec![conversation(text, name, 1, stem.to_string())],
@@ -97,20 +109,24 @@ fn parse_listed(listed: Listed, name: &str, stem: &str) -> Vec<ChatItem> {
         .collect()
 }
 
-/// Streams JSONL: one conversation per non-empty line; a bad line yields an error and the
-/// reader goes on with the next.
+/// Streams JSONL: one conversation per non-empty line; a bad line (or one over the record
+/// limit, which is read past without being kept) yields an error and the reader goes on
+/// with the next.
 pub struct JsonlReader {
     reader: Box<dyn BufRead>,
     name: String,
     stem: String,
     line: usize,
+    /// A line already found over the limit (and replaced by a blank one in `reader`).
+    cut: Option<usize>,
     done: bool,
 }
 
 impl JsonlReader {
-    /// Reads from `reader`; `name` labels errors and `stem` prefixes derived ids.
-    pub fn new(reader: Box<dyn BufRead>, name: &str, stem: &str) -> Self {
-        Self { reader, name: name.to_string(), stem: stem.to_string(), line: 0, done: false }
+    /// Reads from `reader`; `name` labels errors, `stem` prefixes derived ids, and `cut`
+    /// is a line already found over the limit.
+    pub fn new(reader: Box<dyn BufRead>, name: &str, stem: &str, cut: Option<usize>) -> Self {
+        Self { reader, name: name.to_string(), stem: stem.to_string(), line: 0, cut, done: false }
     }
 }
 
@@ -120,11 +136,14 @@ impl Iterator for JsonlReader {
     fn next(&mut self) -> Option<ChatItem> {
         while !self.done {
             let mut buf = Vec::new();
-            match self.reader.read_until(b'\n', &mut buf) {
-                Ok(0) => self.done = true,
-                Ok(_) => {
+            match read_line_bounded(&mut *self.reader, &mut buf) {
+                Ok((0, _)) => self.done = true,
+                Ok((_, cut)) => {
                     self.line += 1;
-                    let text = match decode_utf8(&buf, &self.name, self.line) {
+                    if cut || self.cut == Some(self.line) {
+                        return Some(Err(over_limit(&self.name, Some(self.line), "line")));
+                    }
+                    let text = match decode_utf8(buf, &self.name, self.line) {
                         Ok(t) => t,
                         Err(e) => return Some(Err(e)),
                     };
@@ -136,7 +155,7 @@ impl Iterator for JsonlReader {
                 }
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(ParseError::new(&self.name, Some(self.line + 1), None, e.to_string())));
+                    return Some(Err(ParseError::new(&self.name, Some(self.line + 1), None, format!("cannot read: {e}"))));
                 }
             }
         }

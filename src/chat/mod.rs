@@ -3,8 +3,10 @@
 //! Telegram Desktop JSON exports — detected by content or named explicitly.
 //!
 //! Bad input never panics: every problem is a [`ParseError`] naming the source, line and
-//! field. JSONL is streamed line by line, so valid lines survive bad ones and memory stays
-//! bounded however long the input.
+//! field. JSONL is streamed line by line, so valid lines survive bad ones; every record
+//! (a JSONL line, or a whole document of the other formats) is capped at
+//! [`MAX_RECORD_BYTES`] and every conversation at [`MAX_CONVERSATION_MESSAGES`], so memory
+//! stays bounded however long or hostile the input.
 
 mod json;
 pub mod shape;
@@ -17,6 +19,7 @@ pub use json::conversations_from_value;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -25,6 +28,13 @@ use crate::taxonomy::{Label, ScamType, Stage};
 
 /// Longest accepted message, in bytes of UTF-8.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Most messages in one conversation (a few years of a busy chat); longer ones are refused,
+/// so that scoring memory, which grows linearly with a conversation's length, stays bounded.
+pub const MAX_CONVERSATION_MESSAGES: usize = 100_000;
+
+/// Largest record: one JSONL line, or one whole document of the other formats.
+pub const MAX_RECORD_BYTES: usize = 32 << 20;
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +122,12 @@ pub fn validate(conv: Conversation, source_name: &str, line: Option<usize>) -> C
     if conv.messages.is_empty() {
         return err(Some("messages".into()), format!("conversation {:?} has no messages", conv.id));
     }
+    if conv.messages.len() > MAX_CONVERSATION_MESSAGES {
+        return err(
+            Some("messages".into()),
+            format!("{} messages, over the limit of {MAX_CONVERSATION_MESSAGES} per conversation (split it)", conv.messages.len()),
+        );
+    }
     for (i, m) in conv.messages.iter().enumerate() {
         if m.sender.trim().is_empty() {
             return err(Some(format!("messages[{i}].sender")), "empty sender".into());
@@ -129,80 +145,272 @@ pub fn validate(conv: Conversation, source_name: &str, line: Option<usize>) -> C
     Ok(shape::normalize(conv))
 }
 
+/// Problems worked around rather than refused (a message of an export truncated or
+/// skipped), for the caller to report. Clones share one list.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings(Arc<Mutex<Vec<ParseError>>>);
+
+impl Warnings {
+    fn push(&self, warning: ParseError) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(warning);
+    }
+
+    /// Takes the warnings noted so far.
+    pub fn take(&self) -> Vec<ParseError> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Whether `text` has nothing visible: whitespace and invisible marks (U+200B–U+200F,
+/// U+202A–U+202E, U+2060, U+FEFF) only.
+fn invisible(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}' | '\u{feff}'))
+}
+
+/// Keeps the messages of an export (WhatsApp, Telegram, transcript) within the limits, so
+/// that one odd message does not lose the whole export: a message over
+/// [`MAX_MESSAGE_BYTES`] is truncated (the encoder reads far less of it anyway), one with no
+/// visible text is skipped, each with a warning naming it where `at(i)` says message `i`
+/// is (its line and field, when known).
+pub(crate) fn tidy_export(
+    messages: &mut Vec<Message>,
+    at: impl Fn(usize) -> (Option<usize>, Option<String>),
+    name: &str,
+    warnings: &Warnings,
+) {
+    let mut i = 0;
+    messages.retain_mut(|m| {
+        let (line, field) = at(i);
+        i += 1;
+        let warn = |message: String| warnings.push(ParseError::new(name, line, field.clone(), message));
+        if invisible(&m.text) {
+            warn("message has no visible text; skipped".into());
+            return false;
+        }
+        if m.text.len() > MAX_MESSAGE_BYTES {
+            let mut end = MAX_MESSAGE_BYTES;
+            while !m.text.is_char_boundary(end) {
+                end -= 1;
+            }
+            warn(format!("message is {} bytes, truncated to the {MAX_MESSAGE_BYTES}-byte limit", m.text.len()));
+            m.text.truncate(end);
+        }
+        true
+    });
+}
+
 /// Decodes `bytes` as UTF-8 (dropping a byte-order mark), naming the line of the first
 /// invalid byte otherwise.
-pub fn decode_utf8(bytes: &[u8], source_name: &str, first_line: usize) -> Result<String, ParseError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
-        Err(e) => {
-            let line = first_line + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-            Err(ParseError::new(source_name, Some(line), None, "invalid UTF-8 (convert the file to UTF-8)"))
+pub fn decode_utf8(bytes: Vec<u8>, source_name: &str, first_line: usize) -> Result<String, ParseError> {
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = first_line + e.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count();
+        ParseError::new(source_name, Some(line), None, "invalid UTF-8 (convert the file to UTF-8)")
+    })
+}
+
+/// Decodes UTF-16 text after its byte-order mark (`FF FE` little-endian, `FE FF` big-endian).
+fn decode_utf16(bytes: &[u8], source_name: &str) -> Result<String, ParseError> {
+    let little = bytes.starts_with(b"\xFF\xFE");
+    let body = &bytes[2..];
+    if body.len() % 2 != 0 {
+        return Err(ParseError::new(source_name, None, None, "invalid UTF-16: odd number of bytes"));
+    }
+    let units = body.chunks_exact(2).map(|p| if little { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) });
+    let mut text = String::with_capacity(body.len());
+    for (i, c) in char::decode_utf16(units).enumerate() {
+        match c {
+            Ok(c) => text.push(c),
+            Err(_) => {
+                let line = 1 + text.matches('\n').count();
+                return Err(ParseError::new(source_name, Some(line), None, format!("invalid UTF-16 at code unit {i}")));
+            }
         }
+    }
+    Ok(text)
+}
+
+fn io_error(name: &str, line: Option<usize>, e: std::io::Error) -> ParseError {
+    ParseError::new(name, line, None, format!("cannot read: {e}"))
+}
+
+fn over_limit(name: &str, line: Option<usize>, what: &str) -> ParseError {
+    ParseError::new(name, line, None, format!("{what} is over the {} MiB record limit", MAX_RECORD_BYTES >> 20))
+}
+
+/// Reads one line (with its `\n`) into `buf`, at most [`MAX_RECORD_BYTES`] of it; the rest
+/// of a longer line is read past without being kept. Returns the bytes read into `buf`
+/// (0 at the end) and whether the line was cut.
+fn read_line_bounded(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Result<(usize, bool)> {
+    let start = buf.len();
+    let n = (&mut *reader).take(MAX_RECORD_BYTES as u64 + 1).read_until(b'\n', buf)?;
+    if n <= MAX_RECORD_BYTES || buf.ends_with(b"\n") {
+        return Ok((n, false));
+    }
+    buf.truncate(start);
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok((n, true));
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok((n, true));
+            }
+            None => {
+                let len = chunk.len();
+                reader.consume(len);
+            }
+        }
+    }
+}
+
+fn blank(line: &[u8]) -> bool {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    line.iter().all(|b| b.is_ascii_whitespace())
+}
+
+/// The start of an input: blank lines and the first non-empty line (plus the next one when
+/// the first does not settle the format), kept to be read again.
+struct Head {
+    bytes: Vec<u8>,
+    /// The non-empty lines peeked, as ranges of `bytes`, with their line numbers.
+    lines: Vec<(std::ops::Range<usize>, usize)>,
+    /// A peeked line over [`MAX_RECORD_BYTES`] (dropped from `bytes`), by line number.
+    cut: Option<usize>,
+    /// Lines read so far.
+    count: usize,
+}
+
+impl Head {
+    /// Reads up to and including the next non-empty line; `false` at the end of the input.
+    fn next_line(&mut self, reader: &mut dyn BufRead, name: &str) -> Result<bool, ParseError> {
+        loop {
+            let start = self.bytes.len();
+            let (n, cut) = read_line_bounded(reader, &mut self.bytes).map_err(|e| io_error(name, Some(self.count + 1), e))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            self.count += 1;
+            if cut {
+                // Keep a blank stand-in so that line numbers after it stay right.
+                self.bytes.push(b'\n');
+                self.cut = Some(self.count);
+                return Ok(true);
+            }
+            if !blank(&self.bytes[start..]) {
+                self.lines.push((start..self.bytes.len(), self.count));
+                return Ok(true);
+            }
+        }
+    }
+
+    fn line(&self, k: usize) -> Option<&[u8]> {
+        self.lines.get(k).map(|(r, _)| &self.bytes[r.clone()])
     }
 }
 
 /// Streams the conversations of an already opened source. `name` is used in errors and
-/// to derive ids.
-pub fn read(reader: Box<dyn BufRead>, name: &str, format: InputFormat) -> Box<dyn Iterator<Item = ChatItem>> {
-    let mut reader = reader;
-    let mut head = Vec::new();
-    // Peek the first non-empty line to pick a format without reading everything.
-    loop {
-        let mut line = Vec::new();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {
-                let blank = line.iter().all(|b| b.is_ascii_whitespace()) || line == b"\xEF\xBB\xBF\n";
-                head.extend_from_slice(&line);
-                if !blank {
-                    break;
-                }
-            }
-            Err(e) => return Box::new(std::iter::once(Err(ParseError::new(name, None, None, e.to_string())))),
-        }
+/// to derive ids; problems worked around go to `warnings`. Empty input yields nothing.
+pub fn read(reader: Box<dyn BufRead>, name: &str, format: InputFormat, warnings: &Warnings) -> Box<dyn Iterator<Item = ChatItem>> {
+    match open(reader, name, format, warnings) {
+        Ok(items) => items,
+        Err(e) => Box::new(std::iter::once(Err(e))),
+    }
+}
+
+fn open(mut reader: Box<dyn BufRead>, name: &str, format: InputFormat, warnings: &Warnings) -> Result<Box<dyn Iterator<Item = ChatItem>>, ParseError> {
+    let start = reader.fill_buf().map_err(|e| io_error(name, Some(1), e))?;
+    if start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF") {
+        // UTF-16 (as Windows tools write it): decoded whole, then read as UTF-8.
+        let bytes = read_record(&mut *reader, Vec::new(), name)?;
+        let text = decode_utf16(&bytes, name)?;
+        return open(Box::new(std::io::Cursor::new(text.into_bytes())), name, format, warnings);
+    }
+    let mut head = Head { bytes: Vec::new(), lines: Vec::new(), cut: None, count: 0 };
+    if !head.next_line(&mut *reader, name)? {
+        return Ok(Box::new(std::iter::empty()));
     }
     let detected = format == InputFormat::Auto;
-    let format = if detected { detect(&head) } else { format };
+    let format = if !detected {
+        format
+    } else if head.cut.is_some() {
+        // One line over the limit: only JSONL can go on past it.
+        if start_byte(&head.bytes) == Some(b'{') { InputFormat::Jsonl } else { return Err(over_limit(name, head.cut, "line")) }
+    } else {
+        match detect(head.line(0).unwrap_or_default(), None) {
+            Detected::Format(f) => f,
+            Detected::NeedsNextLine => {
+                head.next_line(&mut *reader, name)?;
+                match detect(head.line(0).unwrap_or_default(), head.line(1)) {
+                    Detected::Format(f) => f,
+                    Detected::NeedsNextLine => InputFormat::Json,
+                }
+            }
+        }
+    };
     let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or(name).to_string();
     if format == InputFormat::Jsonl {
-        let rest = std::io::Cursor::new(head).chain(reader);
-        return Box::new(json::JsonlReader::new(Box::new(rest), name, &stem));
+        let cut = head.cut;
+        let rest = std::io::Cursor::new(head.bytes).chain(reader);
+        return Ok(Box::new(json::JsonlReader::new(Box::new(rest), name, &stem, cut)));
     }
-    let mut bytes = head;
-    if let Err(e) = reader.read_to_end(&mut bytes) {
-        return Box::new(std::iter::once(Err(ParseError::new(name, None, None, e.to_string()))));
+    if let Some(line) = head.cut {
+        return Err(over_limit(name, Some(line), "line"));
     }
-    let text = match decode_utf8(&bytes, name, 1) {
-        Ok(t) => t.replace("\r\n", "\n"),
-        Err(e) => return Box::new(std::iter::once(Err(e))),
-    };
+    let bytes = read_record(&mut *reader, head.bytes, name)?;
+    let mut text = decode_utf8(bytes, name, 1)?;
+    if text.contains('\r') {
+        text = text.replace("\r\n", "\n");
+    }
     let items = match format {
         // A pretty-printed Telegram export only shows what it is once read whole.
-        InputFormat::Json if detected && telegram::looks_like_text(&text) => telegram::parse(&text, name, &stem),
+        InputFormat::Json if detected && telegram::looks_like_text(&text) => telegram::parse(&text, name, &stem, warnings),
         InputFormat::Json => json::parse_document(&text, name, &stem),
-        InputFormat::Telegram => telegram::parse(&text, name, &stem),
-        InputFormat::Whatsapp => whatsapp::parse(&text, name, &stem),
-        _ => transcript::parse(&text, name, &stem),
+        InputFormat::Telegram => telegram::parse(&text, name, &stem, warnings),
+        InputFormat::Whatsapp => whatsapp::parse(&text, name, &stem, warnings),
+        _ => transcript::parse(&text, name, &stem, warnings),
     };
-    Box::new(items.into_iter())
+    Ok(Box::new(items.into_iter()))
+}
+
+fn start_byte(bytes: &[u8]) -> Option<u8> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// Reads the rest of a whole-document input after `head`, refusing more than
+/// [`MAX_RECORD_BYTES`] in all.
+fn read_record(reader: &mut dyn BufRead, mut bytes: Vec<u8>, name: &str) -> Result<Vec<u8>, ParseError> {
+    let room = (MAX_RECORD_BYTES + 1).saturating_sub(bytes.len()) as u64;
+    reader.take(room).read_to_end(&mut bytes).map_err(|e| io_error(name, None, e))?;
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(over_limit(name, None, "the input (one document; JSONL has no such limit)"));
+    }
+    Ok(bytes)
 }
 
 /// Opens `path` (`-` for stdin) and streams its conversations.
-pub fn read_path(path: &str, format: InputFormat) -> Result<Box<dyn Iterator<Item = ChatItem>>, ParseError> {
+pub fn read_path(path: &str, format: InputFormat, warnings: &Warnings) -> Result<Box<dyn Iterator<Item = ChatItem>>, ParseError> {
     if path == "-" {
-        return Ok(read(Box::new(BufReader::new(std::io::stdin())), "<stdin>", format));
+        return Ok(read(Box::new(BufReader::new(std::io::stdin())), "<stdin>", format, warnings));
     }
     let file = File::open(path).map_err(|e| ParseError::new(path, None, None, format!("cannot open: {e}")))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(ParseError::new(path, None, None, "is a directory"));
     }
-    Ok(read(Box::new(BufReader::new(file)), path, format))
+    Ok(read(Box::new(BufReader::new(file)), path, format, warnings))
 }
 
 /// Streams the conversations of several inputs in order; a directory stands for the files
-/// directly inside it (sorted, hidden files skipped). Problems become error items.
-pub fn read_inputs(inputs: &[String], format: InputFormat) -> impl Iterator<Item = ChatItem> {
+/// directly inside it (sorted, hidden files skipped). Problems become error items; problems
+/// worked around go to `warnings`.
+pub fn read_inputs(inputs: &[String], format: InputFormat, warnings: &Warnings) -> impl Iterator<Item = ChatItem> {
     let mut paths = Vec::new();
     for input in inputs {
         let dir = Path::new(input);
@@ -224,8 +432,9 @@ pub fn read_inputs(inputs: &[String], format: InputFormat) -> impl Iterator<Item
             paths.push(Ok(input.clone()));
         }
     }
+    let warnings = warnings.clone();
     paths.into_iter().flat_map(move |p| -> Box<dyn Iterator<Item = ChatItem>> {
-        match p.and_then(|path| read_path(&path, format)) {
+        match p.and_then(|path| read_path(&path, format, &warnings)) {
             Ok(items) => items,
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
@@ -276,29 +485,59 @@ pub fn split_by_conversation<T>(convs: &[Conversation], items: Vec<T>) -> Vec<Ve
     convs.iter().map(|c| items.by_ref().take(c.messages.len()).collect()).collect()
 }
 
-/// Parses conversations held in a string (convenience for tests and servers).
-pub fn parse_str(text: &str, name: &str, format: InputFormat) -> Vec<ChatItem> {
-    read(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), name, format).collect()
+/// Parses conversations held in a string (convenience for tests and benchmarks), with the
+/// warnings noted on the way.
+pub fn parse_str_warned(text: &str, name: &str, format: InputFormat) -> (Vec<ChatItem>, Vec<ParseError>) {
+    let warnings = Warnings::default();
+    let items = read(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), name, format, &warnings).collect();
+    (items, warnings.take())
 }
 
-/// Picks a format from the first non-empty line of the input.
-fn detect(head: &[u8]) -> InputFormat {
-    let text = String::from_utf8_lossy(head);
+/// Parses conversations held in a string (convenience for tests and benchmarks; see
+/// [`parse_str_warned`] for the warnings).
+pub fn parse_str(text: &str, name: &str, format: InputFormat) -> Vec<ChatItem> {
+    parse_str_warned(text, name, format).0
+}
+
+/// What the start of an input says about its format.
+#[derive(Debug, PartialEq, Eq)]
+enum Detected {
+    Format(InputFormat),
+    /// The first line opens a JSON object it does not close: the next line tells whether it
+    /// is a pretty-printed document or a truncated JSONL record.
+    NeedsNextLine,
+}
+
+/// Picks a format from the first non-empty line of the input (and the next, when given).
+/// A line that is a whole JSON object, or a broken one, makes JSONL (so that a bad first
+/// record loses only itself); one that opens an object continued on the next line makes a
+/// JSON document, unless the next line starts another record.
+fn detect(first: &[u8], second: Option<&[u8]>) -> Detected {
+    let text = String::from_utf8_lossy(first);
     let line = text.trim_start_matches('\u{feff}').trim();
     if line.starts_with('{') {
-        return match serde_json::from_str::<serde_json::Value>(line) {
+        return Detected::Format(match serde_json::from_str::<serde_json::Value>(line) {
             Ok(v) if telegram::looks_like(&v) => InputFormat::Telegram,
+            Ok(v) if v.get("conversations").is_some() && v.get("messages").is_none() => InputFormat::Json,
             Ok(v) if v.is_object() => InputFormat::Jsonl,
-            _ => InputFormat::Json,
-        };
+            Ok(_) => InputFormat::Json,
+            Err(e) if !e.is_eof() => InputFormat::Jsonl,
+            Err(_) => match second {
+                None => return Detected::NeedsNextLine,
+                Some(next) if next.trim_ascii_start().starts_with(b"{") && !next.starts_with(b" ") && !next.starts_with(b"\t") => {
+                    InputFormat::Jsonl
+                }
+                Some(_) => InputFormat::Json,
+            },
+        });
     }
     if whatsapp::is_header(line) {
-        return InputFormat::Whatsapp;
+        return Detected::Format(InputFormat::Whatsapp);
     }
-    if line.starts_with('[') {
-        return InputFormat::Json;
+    if line.starts_with('[') || line == "null" || line.parse::<f64>().is_ok() || line.starts_with('"') {
+        return Detected::Format(InputFormat::Json);
     }
-    InputFormat::Transcript
+    Detected::Format(InputFormat::Transcript)
 }
 
 #[cfg(test)]
@@ -316,11 +555,21 @@ mod tests {
 
     #[test]
     fn detects_formats_by_content() {
-        assert_eq!(detect(br#"{"id":"a","messages":[{"sender":"me","text":"hi"}]}"#), InputFormat::Jsonl);
-        assert_eq!(detect(b"{\n"), InputFormat::Json);
-        assert_eq!(detect(br#"{"name":"Anna","type":"personal_chat","id":1,"messages":[{"id":1,"type":"message","date":"2024-01-01T10:00:00","from":"Anna","text":"hi"}]}"#), InputFormat::Telegram);
-        assert_eq!(detect(b"[12/03/24, 10:01:22] Anna: hi"), InputFormat::Whatsapp);
-        assert_eq!(detect(b"12/03/2024, 10:01 - Anna: hi"), InputFormat::Whatsapp);
-        assert_eq!(detect(b"Anna: hi there"), InputFormat::Transcript);
+        let one = |line: &[u8]| match detect(line, None) {
+            Detected::Format(f) => f,
+            Detected::NeedsNextLine => panic!("{line:?} needs the next line"),
+        };
+        assert_eq!(one(br#"{"id":"a","messages":[{"sender":"me","text":"hi"}]}"#), InputFormat::Jsonl);
+        assert_eq!(one(br#"{"id":"a","messages":[{"sender":"me","text":"a	b"}]}"#), InputFormat::Jsonl, "a broken record");
+        assert_eq!(one(br#"{"conversations":[{"messages":[{"sender":"me","text":"hi"}]}]}"#), InputFormat::Json);
+        assert_eq!(detect(b"{\n", None), Detected::NeedsNextLine);
+        assert_eq!(detect(b"{\n", Some(b"  \"id\": \"x\",\n")), Detected::Format(InputFormat::Json));
+        assert_eq!(detect(b"{\"id\":\"a\",\n", Some(b"{\"id\":\"b\"}\n")), Detected::Format(InputFormat::Jsonl));
+        assert_eq!(one(br#"{"name":"Anna","type":"personal_chat","id":1,"messages":[{"id":1,"type":"message","date":"2024-01-01T10:00:00","from":"Anna","text":"hi"}]}"#), InputFormat::Telegram);
+        assert_eq!(one(b"[12/03/24, 10:01:22] Anna: hi"), InputFormat::Whatsapp);
+        assert_eq!(one(b"12/03/2024, 10:01 - Anna: hi"), InputFormat::Whatsapp);
+        assert_eq!(one(b"Anna: hi there"), InputFormat::Transcript);
+        assert_eq!(one(b"null"), InputFormat::Json);
+        assert_eq!(one(b"42"), InputFormat::Json);
     }
 }

@@ -2,7 +2,7 @@
 //! previous message. A text without any `Name:` line is one conversation all the same:
 //! the turns of a pasted block (see [`shape::split_block`]), else one message.
 
-use super::{shape, validate, ChatItem, Conversation, Message, ParseError};
+use super::{shape, tidy_export, validate, ChatItem, Conversation, Message, ParseError, Warnings};
 
 /// Longest sender name accepted before the colon.
 const MAX_NAME_CHARS: usize = 60;
@@ -15,11 +15,11 @@ fn speaker(line: &str) -> Option<(&str, &str)> {
 }
 
 /// Parses a transcript into one conversation named after the source.
-pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
+pub fn parse(text: &str, name: &str, stem: &str, warnings: &Warnings) -> Vec<ChatItem> {
     if !text.trim().is_empty() && !text.lines().any(shape::is_named_line) {
         let whole = Message { sender: shape::UNKNOWN.to_string(), text: text.trim().to_string(), ts: None, stage: None };
         let conv = Conversation { id: stem.to_string(), lang: None, label: None, scam_type: None, messages: vec![whole] };
-        return vec![validate(shape::normalize(conv), name, None)];
+        return vec![validate(conv, name, None)];
     }
     let mut messages: Vec<Message> = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -43,6 +43,7 @@ pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
             }
         }
     }
+    tidy_export(&mut messages, |i| (None, Some(format!("messages[{i}].text"))), name, warnings);
     let conv = Conversation { id: stem.to_string(), lang: None, label: None, scam_type: None, messages };
     vec![validate(conv, name, None)]
 }
@@ -53,17 +54,17 @@ mod tests {
 
     #[test]
     fn parses_speakers_and_continuations() {
-        let conv = parse("Anna: hi\nare you there?\n\nme: yes: why", "t.txt", "t").pop().unwrap().unwrap();
+        let conv = parse("Anna: hi\nare you there?\n\nme: yes: why", "t.txt", "t", &Warnings::default()).pop().unwrap().unwrap();
         assert_eq!(conv.messages.len(), 2);
         assert_eq!(conv.messages[0].text, "hi\nare you there?");
         assert_eq!(conv.messages[1].text, "yes: why");
-        let err = parse("hello there\nAnna: hi", "t.txt", "t").pop().unwrap().unwrap_err();
+        let err = parse("hello there\nAnna: hi", "t.txt", "t", &Warnings::default()).pop().unwrap().unwrap_err();
         assert_eq!(err.to_string(), "t.txt:1: expected `Name: text`");
     }
 
     #[test]
     fn text_without_names_is_one_conversation() {
-        let conv = parse("Dear friend, I have a business proposal for you.\nReply soon.", "t.txt", "t").pop().unwrap().unwrap();
+        let conv = parse("Dear friend, I have a business proposal for you.\nReply soon.", "t.txt", "t", &Warnings::default()).pop().unwrap().unwrap();
         assert_eq!(conv.messages.len(), 1);
         assert_eq!(conv.messages[0].sender, "unknown");
         assert_eq!(conv.messages[0].text, "Dear friend, I have a business proposal for you.\nReply soon.");
@@ -72,7 +73,7 @@ mod tests {
         let texts: Vec<&str> = conv.messages.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["hello, is this Anna?", "no, wrong number", "so sorry!", "no problem"]);
         assert!(conv.messages.iter().all(|m| m.sender == "unknown"));
-        let err = parse("  \n", "t.txt", "t").pop().unwrap().unwrap_err();
+        let err = parse("  \n", "t.txt", "t", &Warnings::default()).pop().unwrap().unwrap_err();
         assert_eq!(err.to_string(), "t.txt: field `messages`: conversation \"t\" has no messages");
     }
 }

@@ -1,14 +1,18 @@
 //! WhatsApp chat exports (`.txt`), both the iOS style `[dd/mm/yy, hh:mm:ss] Name: text`
-//! and the Android style `dd/mm/yyyy, hh:mm - Name: text`; lines without a header continue
-//! the previous message, and system lines (no `Name:`) are skipped.
+//! and the Android style `dd/mm/yyyy, hh:mm - Name: text` (and the Chinese / Japanese and
+//! Korean variants `[2024/1/31 下午3:45:12] Name: text`, `2024. 1. 31. 오후 3:45, Name : text`);
+//! lines without a header continue the previous message. System and media lines are
+//! skipped in every language: those without `Name:`, those iOS marks with U+200E
+//! (`‎image omitted`, `‎This message was deleted.`, the encryption notice), and Android's
+//! placeholders in angle brackets (`<Media omitted>`, `<Medien ausgeschlossen>`, …).
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{validate, ChatItem, Conversation, Message, ParseError};
+use super::{tidy_export, validate, ChatItem, Conversation, Message, ParseError, Warnings};
 
-const TIME: &str = r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:[\s\x{202f}]?[AaPp]\.?\s?[Mm]\.?)?";
+const TIME: &str = r"(?:(?:上午|下午|午前|午後|오전|오후)\s?)?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:[\s\x{202f}]?[AaPp]\.?\s?[Mm]\.?)?";
 const DATE: &str = r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}";
 
 static IOS: LazyLock<Regex> = LazyLock::new(|| {
@@ -17,6 +21,20 @@ static IOS: LazyLock<Regex> = LazyLock::new(|| {
 static ANDROID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"^({DATE}),?\s({TIME})\s[-\x{{2013}}]\s(.*)$")).expect("valid regex")
 });
+static KOREAN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"^(\d{{4}}\.\s?\d{{1,2}}\.\s?\d{{1,2}}\.)\s({TIME}),\s(.*)$")).expect("valid regex")
+});
+
+/// Android's English placeholders that are not in angle brackets.
+const ANDROID_PLACEHOLDERS: [&str; 3] = ["This message was deleted", "You deleted this message", "null"];
+
+/// Whether the text of an entry is a system or media line rather than something someone wrote.
+fn placeholder(body: &str) -> bool {
+    let trimmed = body.trim();
+    body.starts_with('\u{200e}')
+        || (trimmed.starts_with('<') && trimmed.ends_with('>') && !trimmed[1..trimmed.len() - 1].contains(['<', '>']))
+        || ANDROID_PLACEHOLDERS.contains(&trimmed.trim_end_matches('.'))
+}
 
 fn clean(line: &str) -> &str {
     line.trim_start_matches(['\u{200e}', '\u{200f}', '\u{feff}']).trim_end()
@@ -25,7 +43,7 @@ fn clean(line: &str) -> &str {
 /// The `(date, time, rest)` of a line that starts a new entry.
 fn header(line: &str) -> Option<(String, String, String)> {
     let line = clean(line);
-    let caps = IOS.captures(line).or_else(|| ANDROID.captures(line))?;
+    let caps = IOS.captures(line).or_else(|| ANDROID.captures(line)).or_else(|| KOREAN.captures(line))?;
     Some((caps[1].to_string(), caps[2].replace('\u{202f}', " "), caps[3].to_string()))
 }
 
@@ -35,8 +53,9 @@ pub fn is_header(line: &str) -> bool {
 }
 
 /// Parses a whole export into one conversation named after the file.
-pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
+pub fn parse(text: &str, name: &str, stem: &str, warnings: &Warnings) -> Vec<ChatItem> {
     let mut messages: Vec<Message> = Vec::new();
+    let mut lines = Vec::new();
     let mut continuing = false;
     let mut seen_header = false;
     for (i, raw) in text.lines().enumerate() {
@@ -45,7 +64,8 @@ pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
                 seen_header = true;
                 let rest = rest.trim_start_matches('\u{200e}');
                 match rest.split_once(": ") {
-                    Some((sender, body)) if !sender.trim().is_empty() => {
+                    Some((sender, body)) if !sender.trim().is_empty() && !placeholder(body) => {
+                        lines.push(i + 1);
                         messages.push(Message {
                             sender: sender.trim().to_string(),
                             text: clean(body).to_string(),
@@ -54,7 +74,7 @@ pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
                         });
                         continuing = true;
                     }
-                    _ => continuing = false, // system line: encryption notice, joins, calls
+                    _ => continuing = false, // system or media line
                 }
             }
             None if continuing => {
@@ -77,6 +97,7 @@ pub fn parse(text: &str, name: &str, stem: &str) -> Vec<ChatItem> {
     for m in &mut messages {
         m.text = m.text.trim_end().to_string();
     }
+    tidy_export(&mut messages, |i| (lines.get(i).copied(), None), name, warnings);
     let conv = Conversation { id: stem.to_string(), lang: None, label: None, scam_type: None, messages };
     vec![validate(conv, name, None)]
 }
@@ -91,13 +112,13 @@ mod tests {
                    [12/03/24, 10:01:22] Anna: hi, is this David?\n\
                    [12/03/24, 10:02:05] David: no\nwho is this?\n\
                    \u{200e}[12/03/24, 10:03:00] Anna: sorry 😊";
-        let conv = parse(ios, "chat.txt", "chat").pop().unwrap().unwrap();
+        let conv = parse(ios, "chat.txt", "chat", &Warnings::default()).pop().unwrap().unwrap();
         let texts: Vec<_> = conv.messages.iter().map(|m| (m.sender.as_str(), m.text.as_str())).collect();
         assert_eq!(texts, vec![("Anna", "hi, is this David?"), ("David", "no\nwho is this?"), ("Anna", "sorry 😊")]);
         assert_eq!(conv.messages[0].ts.as_deref(), Some("12/03/24 10:01:22"));
 
         let android = "03/12/2024, 22:15 - Ravi: hello ji\n03/12/2024, 22:16 - Ravi added Priya\n3/12/24, 10:16\u{202f}PM - Priya: hi";
-        let conv = parse(android, "a.txt", "a").pop().unwrap().unwrap();
+        let conv = parse(android, "a.txt", "a", &Warnings::default()).pop().unwrap().unwrap();
         assert_eq!(conv.messages.len(), 2);
         assert_eq!(conv.messages[1].ts.as_deref(), Some("3/12/24 10:16 PM"));
     }

@@ -2,6 +2,10 @@
 //! request waiting (up to [`GATHER_MESSAGES`] messages), embeds all their messages in one
 //! encoder call — length-sorted, token-budgeted batches across requests — and runs the head
 //! on each request with its own options. Inference never runs on the async runtime.
+//!
+//! A request counts against `--max-concurrent` from admission (before its body is parsed)
+//! until it leaves the queue, whether or not its client is still there; the work of a
+//! client that went away is dropped unscored when its turn comes, and counted.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -55,6 +59,8 @@ struct Job {
     messages: usize,
     enqueued: Instant,
     reply: oneshot::Sender<Result<Scored, String>>,
+    /// Held until the job leaves the queue (answered or dropped).
+    _permit: Permit,
 }
 
 struct Shared {
@@ -92,8 +98,9 @@ impl Queue {
         Ok(Self { sender: Mutex::new(Some(sender)), shared, worker: Mutex::new(Some(worker)) })
     }
 
-    /// Queues `convs` and waits for their verdicts.
-    pub async fn score(&self, convs: Vec<Conversation>, options: ScoreOptions) -> Result<Scored, Refused> {
+    /// Admits one request, or refuses it when `--max-concurrent` requests are already
+    /// admitted; the permit is then given to [`Queue::score`].
+    pub fn admit(&self) -> Result<Permit, Refused> {
         let shared = &self.shared;
         if shared.admitted.fetch_add(1, Ordering::SeqCst) >= shared.max_admitted {
             shared.admitted.fetch_sub(1, Ordering::SeqCst);
@@ -101,11 +108,16 @@ impl Queue {
             let waiting = shared.waiting_messages.load(Ordering::Relaxed) as f64;
             return Err(Refused::Full { retry_after: (waiting / rate).ceil().clamp(1.0, 60.0) as u64 });
         }
-        let _admitted = Admitted(shared.clone());
         shared.metrics.queue_depth.inc();
+        Ok(Permit(shared.clone()))
+    }
+
+    /// Queues `convs` under an admission `permit` and waits for their verdicts.
+    pub async fn score(&self, permit: Permit, convs: Vec<Conversation>, options: ScoreOptions) -> Result<Scored, Refused> {
+        let shared = &self.shared;
         let messages = convs.iter().map(|c| c.messages.len()).sum();
         let (reply, answer) = oneshot::channel();
-        let job = Job { convs, options, messages, enqueued: Instant::now(), reply };
+        let job = Job { convs, options, messages, enqueued: Instant::now(), reply, _permit: permit };
         {
             let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
             let sender = sender.as_ref().ok_or(Refused::Closed)?;
@@ -134,10 +146,11 @@ impl Queue {
     }
 }
 
-/// Counts a request as admitted until it is answered or its client goes away.
-struct Admitted(Arc<Shared>);
+/// One admitted request: counts against `--max-concurrent` until dropped, which happens
+/// when its job leaves the queue (or when it never gets there).
+pub struct Permit(Arc<Shared>);
 
-impl Drop for Admitted {
+impl Drop for Permit {
     fn drop(&mut self) {
         self.0.admitted.fetch_sub(1, Ordering::SeqCst);
         self.0.metrics.queue_depth.dec();
@@ -146,21 +159,34 @@ impl Drop for Admitted {
 
 /// The inference thread: takes every waiting request, scores them together, answers each.
 fn run(classifier: &Classifier, receiver: &Receiver<Job>, shared: &Shared) {
+    let metrics = &shared.metrics;
+    // Takes a job off the queue; `None` when its client went away (the job is dropped).
+    let take = |job: Job| {
+        shared.waiting_messages.fetch_sub(job.messages, Ordering::SeqCst);
+        metrics.queue_messages.sub(job.messages as i64);
+        if job.reply.is_closed() {
+            metrics.abandoned.inc();
+            return None;
+        }
+        Some(job)
+    };
     while let Ok(first) = receiver.recv() {
-        let mut messages = first.messages;
-        let mut jobs = vec![first];
+        let mut jobs: Vec<Job> = take(first).into_iter().collect();
+        let mut messages: usize = jobs.iter().map(|j| j.messages).sum();
         while messages < GATHER_MESSAGES {
             match receiver.try_recv() {
                 Ok(job) => {
-                    messages += job.messages;
-                    jobs.push(job);
+                    if let Some(job) = take(job) {
+                        messages += job.messages;
+                        jobs.push(job);
+                    }
                 }
                 Err(_) => break,
             }
         }
-        shared.waiting_messages.fetch_sub(messages, Ordering::SeqCst);
-        let metrics = &shared.metrics;
-        metrics.queue_messages.sub(messages as i64);
+        if jobs.is_empty() {
+            continue;
+        }
         metrics.batch_messages.observe(messages as f64);
         metrics.batch_requests.observe(jobs.len() as f64);
         let picked = Instant::now();

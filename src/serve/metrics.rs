@@ -25,6 +25,8 @@ pub struct Metrics {
     pub messages: IntCounter,
     /// Conversations scored.
     pub conversations: IntCounter,
+    /// Scoring requests dropped unscored because their client went away.
+    pub abandoned: IntCounter,
 }
 
 fn buckets(start: f64, factor: f64, count: usize) -> Vec<f64> {
@@ -52,6 +54,7 @@ impl Metrics {
         let queue_messages = IntGauge::new("queue_messages", "Messages waiting for the inference thread")?;
         let messages = IntCounter::new("messages_scored_total", "Messages scored")?;
         let conversations = IntCounter::new("conversations_scored_total", "Conversations scored")?;
+        let abandoned = IntCounter::new("requests_abandoned_total", "Scoring requests dropped unscored because their client went away")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(phases.clone()))?;
@@ -61,7 +64,20 @@ impl Metrics {
         registry.register(Box::new(queue_messages.clone()))?;
         registry.register(Box::new(messages.clone()))?;
         registry.register(Box::new(conversations.clone()))?;
-        Ok(Self { registry, requests, latency, phases, batch_messages, batch_requests, queue_depth, queue_messages, messages, conversations })
+        registry.register(Box::new(abandoned.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            phases,
+            batch_messages,
+            batch_requests,
+            queue_depth,
+            queue_messages,
+            messages,
+            conversations,
+            abandoned,
+        })
     }
 
     /// The Prometheus text exposition of every metric.

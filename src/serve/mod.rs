@@ -1,36 +1,47 @@
 //! The HTTP service: `POST /v1/score`, `POST /v1/score/messages`, `GET /health`, `GET /info`
 //! and `GET /metrics`.
 //!
-//! Requests are parsed and checked on the async runtime; valid ones wait in a bounded queue
+//! A request's headers and body must arrive within `read_timeout` (else the connection is
+//! closed, or 408). A scoring request is then admitted against `--max-concurrent` (429
+//! above) before its body is parsed, off the async workers, and waits in a bounded queue
 //! for the inference thread, which batches the messages of every waiting request together
 //! ([`batcher`]). Every refusal is a JSON error with the right status. The model loads in the
 //! background (`/health` says when it is ready); on shutdown the server stops accepting,
-//! answers everything already accepted, then returns.
+//! answers everything already accepted, gives other connections `shutdown_timeout` to
+//! finish, then closes them and returns.
 
 mod batcher;
 mod metrics;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::Result;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
+use anyhow::{Context, Result};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use tower::ServiceExt;
 
 use crate::chat::{self, Conversation};
 use crate::classifier::{Classifier, ScoreOptions};
 use batcher::{Queue, Refused, Scored};
 pub use metrics::Metrics;
+
+/// Deepest nesting of arrays and objects accepted in a request body (a conversation
+/// batch needs 5); deeper bodies are refused before they are parsed.
+pub const MAX_JSON_DEPTH: usize = 16;
 
 /// Limits and access control of the service.
 #[derive(Debug, Clone)]
@@ -41,15 +52,29 @@ pub struct ServeOptions {
     pub max_conversations: usize,
     /// Most messages in one conversation (422 above).
     pub max_messages: usize,
-    /// Most scoring requests queued or being scored at once (429 above).
+    /// Most scoring requests admitted (being parsed, queued or scored) at once (429 above).
     pub max_concurrent: usize,
     /// Bearer token every endpoint but `/health` requires, when set.
     pub api_key: Option<String>,
+    /// Longest wait for a request's headers (the connection is then closed) and, once they
+    /// are in, for its body (408).
+    pub read_timeout: Duration,
+    /// After shutdown is asked, how long connections may take to finish before those with
+    /// no request being scored are closed.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { max_body_bytes: 2 << 20, max_conversations: 256, max_messages: 2000, max_concurrent: 256, api_key: None }
+        Self {
+            max_body_bytes: 2 << 20,
+            max_conversations: 256,
+            max_messages: 2000,
+            max_concurrent: 256,
+            api_key: None,
+            read_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -69,9 +94,35 @@ struct AppState {
     metrics: Metrics,
 }
 
+/// Runs `load` on its own thread; its error (or panic) is left in `error` and announced on
+/// `failed`.
+fn start_loading(state: Arc<AppState>, load: Loader, failed: Arc<tokio::sync::Notify>, error: Arc<Mutex<Option<anyhow::Error>>>) -> Result<()> {
+    std::thread::Builder::new().name("scamstage-load".into()).spawn(move || {
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(load))
+            .unwrap_or_else(|panic| {
+                let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(anyhow::anyhow!("the model loader panicked: {}", what.unwrap_or_default()))
+            })
+            .and_then(|classifier| {
+                let info = info(&classifier, &state.options);
+                Ok(Ready { queue: Queue::start(classifier, state.options.max_concurrent, state.metrics.clone())?, info })
+            });
+        match loaded {
+            Ok(ready) => {
+                let _ = state.ready.set(ready);
+            }
+            Err(e) => {
+                *error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                failed.notify_one();
+            }
+        }
+    })?;
+    Ok(())
+}
+
 /// Serves on `listener` until `shutdown` completes, then drains: the listener closes,
-/// requests already accepted are answered, and the inference thread stops. Fails when the
-/// model cannot be loaded.
+/// requests already accepted are answered, other connections get `shutdown_timeout` to
+/// finish, and the inference thread stops. Fails when the model cannot be loaded.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     options: ServeOptions,
@@ -86,31 +137,28 @@ pub async fn serve(
     });
     let load_failed = Arc::new(tokio::sync::Notify::new());
     let load_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
-    {
-        let (state, load_failed, load_error) = (state.clone(), load_failed.clone(), load_error.clone());
-        std::thread::Builder::new().name("scamstage-load".into()).spawn(move || {
-            let loaded = load().and_then(|classifier| {
-                let info = info(&classifier, &state.options);
-                Ok(Ready { queue: Queue::start(classifier, state.options.max_concurrent, state.metrics.clone())?, info })
-            });
-            match loaded {
-                Ok(ready) => {
-                    let _ = state.ready.set(ready);
-                }
-                Err(e) => {
-                    *load_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
-                    load_failed.notify_one();
-                }
-            }
-        })?;
-    }
-    let stop = async move {
+    start_loading(state.clone(), load, load_failed.clone(), load_error.clone())?;
+    let app = router(state.clone());
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
         tokio::select! {
-            _ = shutdown => {}
-            _ = load_failed.notified() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(connection(stream, app.clone(), state.options.clone(), stopping.clone()));
+                }
+                // Out of file descriptors and the like: wait for connections to close.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = connections.join_next() => {}
+            _ = &mut shutdown => break,
+            _ = load_failed.notified() => break,
         }
-    };
-    axum::serve(listener, router(state.clone())).with_graceful_shutdown(stop).await?;
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    while connections.join_next().await.is_some() {}
     if let Some(e) = load_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
         return Err(e.context("loading the model"));
     }
@@ -121,6 +169,72 @@ pub async fn serve(
     })
     .await?;
     Ok(())
+}
+
+/// Binds `addr`, tells `on_listening` where it listens, and serves (on a runtime of its
+/// own) until SIGTERM or Ctrl-C, then drains as [`serve`] does.
+pub fn run(addr: &str, options: ServeOptions, load: Loader, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        on_listening(listener.local_addr()?);
+        serve(listener, options, load, shutdown_signal()).await
+    })
+}
+
+/// Counts a request being handled on a connection, from its headers to its response.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves one connection (HTTP/1.1, headers within `read_timeout`). Once `stopping` turns
+/// true it finishes its request in progress and closes; after `shutdown_timeout` it is
+/// closed as soon as no request of it is being handled.
+async fn connection(stream: tokio::net::TcpStream, app: Router, options: ServeOptions, mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let busy = Arc::new(AtomicUsize::new(0));
+    let counted = busy.clone();
+    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let (app, guard) = (app.clone(), Busy::new(&counted));
+        async move {
+            let response = app.oneshot(request.map(Body::new)).await;
+            drop(guard);
+            response
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(options.read_timeout);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = stopping.wait_for(|stop| *stop) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let deadline = tokio::time::Instant::now() + options.shutdown_timeout;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = tokio::time::sleep_until(deadline.max(tokio::time::Instant::now() + Duration::from_millis(20))) => {
+                if busy.load(Ordering::SeqCst) == 0 {
+                    // Nothing of it is being handled: a response already handed over gets a
+                    // moment to be written, then the connection is closed.
+                    let _ = tokio::time::timeout(Duration::from_millis(500), conn.as_mut()).await;
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.
@@ -145,15 +259,24 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// `route` answering other methods with a JSON 405 naming `allowed`.
+fn only(route: MethodRouter<Arc<AppState>>, allowed: &'static str) -> MethodRouter<Arc<AppState>> {
+    route.fallback(move |method: Method, uri: Uri| async move {
+        let mut response = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} {} is not supported; use {allowed}", uri.path())).into_response();
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+        response
+    })
+}
+
 fn router(state: Arc<AppState>) -> Router {
     let guarded = Router::new()
-        .route("/v1/score", post(score))
-        .route("/v1/score/messages", post(score_messages))
-        .route("/info", get(info_handler))
-        .route("/metrics", get(metrics_handler))
+        .route("/v1/score", only(post(score), "POST"))
+        .route("/v1/score/messages", only(post(score_messages), "POST"))
+        .route("/info", only(get(info_handler), "GET"))
+        .route("/metrics", only(get(metrics_handler), "GET"))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
-        .route("/health", get(health))
+        .route("/health", only(get(health), "GET"))
         .merge(guarded)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), track))
@@ -227,13 +350,40 @@ impl From<Refused> for ApiError {
     }
 }
 
-impl From<BytesRejection> for ApiError {
-    fn from(r: BytesRejection) -> Self {
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is over the byte limit (--max-body-bytes)")
+}
+
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(r: axum::extract::rejection::BytesRejection) -> Self {
         let status = r.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return ApiError::new(status, "request body is over the byte limit (--max-body-bytes)");
+            return too_large();
         }
         ApiError::new(status, r.body_text())
+    }
+}
+
+/// A request body received whole within the read timeout. A `Content-Length` over the
+/// limit is refused before anything is read (so `Expect: 100-continue` gets its 413 at once).
+struct TimedBody(Bytes);
+
+impl FromRequest<Arc<AppState>> for TimedBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let options = &state.options;
+        let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > options.max_body_bytes as u64) {
+            return Err(too_large());
+        }
+        match tokio::time::timeout(options.read_timeout, Bytes::from_request(request, state)).await {
+            Ok(body) => Ok(Self(body?)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the request body did not arrive within {} s", options.read_timeout.as_secs_f64()),
+            )),
+        }
     }
 }
 
@@ -251,8 +401,9 @@ async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: N
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|key| digest(key.trim()));
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| digest(key.trim()));
     if given == Some(expected) {
         return next.run(request).await;
     }
@@ -261,12 +412,30 @@ async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: N
     response
 }
 
-/// Counts every response by endpoint and status, and times it.
+/// Counts a request whose client went away before it was answered as status 499.
+struct Unanswered<'a> {
+    metrics: &'a Metrics,
+    endpoint: &'a str,
+    answered: bool,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.metrics.requests.with_label_values(&[self.endpoint, "499"]).inc();
+        }
+    }
+}
+
+/// Counts every response by endpoint and status (499: the client went away first), and
+/// times it.
 async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let endpoint = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "other".into());
     let started = Instant::now();
-    let response = next.run(request).await;
     let metrics = &state.metrics;
+    let mut pending = Unanswered { metrics, endpoint: &endpoint, answered: false };
+    let response = next.run(request).await;
+    pending.answered = true;
     metrics.requests.with_label_values(&[endpoint.as_str(), response.status().as_str()]).inc();
     metrics.latency.with_label_values(&[endpoint.as_str()]).observe(started.elapsed().as_secs_f64());
     response
@@ -319,6 +488,8 @@ fn info(classifier: &Classifier, options: &ServeOptions) -> Value {
             "max_messages": options.max_messages,
             "max_message_bytes": chat::MAX_MESSAGE_BYTES,
             "max_concurrent": options.max_concurrent,
+            "max_json_depth": MAX_JSON_DEPTH,
+            "read_timeout_s": options.read_timeout.as_secs_f64(),
         },
     })
 }
@@ -343,10 +514,41 @@ fn score_options(query: Result<Query<ScoreParams>, QueryRejection>) -> Result<Sc
     Ok(ScoreOptions { threshold: params.threshold, me: params.me })
 }
 
+/// Whether a JSON text nests arrays and objects deeper than `max` (strings skipped); a
+/// linear scan, so hostile nesting is refused before any parsing.
+fn nested_deeper_than(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Parses a JSON body; syntax errors are 400 with the parser's line and column.
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
-    let body = body?;
-    serde_json::from_slice(&body).map_err(|e| {
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    if nested_deeper_than(body, MAX_JSON_DEPTH) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("JSON nested deeper than {MAX_JSON_DEPTH} levels")));
+    }
+    serde_json::from_slice(body).map_err(|e| {
         let mut error = ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}"));
         error.position = Some((e.line(), e.column()));
         error
@@ -354,9 +556,9 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
 }
 
 /// The conversations of a parsed body, checked against the limits.
-fn conversations(state: &AppState, value: &Value) -> Result<Vec<Conversation>, ApiError> {
+fn conversations(options: &ServeOptions, value: &Value) -> Result<Vec<Conversation>, ApiError> {
     let convs = chat::conversations_from_value(value, "request", "request").into_iter().collect::<Result<Vec<_>, _>>()?;
-    let limits = &state.options;
+    let limits = options;
     if convs.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no conversations to score").field("conversations"));
     }
@@ -400,14 +602,51 @@ fn scored_response(state: &AppState, scored: Scored, body: Value) -> Response {
     (headers, Json(body)).into_response()
 }
 
-/// What every scoring request starts from: the loaded model, the options from the query
-/// string and the parsed JSON body.
-fn scoring_request(
+/// The two request shapes.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `POST /v1/score`: a conversation, an array of them or `{"conversations": [...]}`.
+    Conversations,
+    /// `POST /v1/score/messages`: an array of messages.
+    Messages,
+}
+
+/// Parses and checks a body on a blocking thread (never on the async workers); answers
+/// whether the request was a single conversation, and its conversations.
+async fn parse(options: &ServeOptions, body: Bytes, shape: Shape) -> Result<(bool, Vec<Conversation>), ApiError> {
+    let options = options.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let value = json_body(&body)?;
+        match shape {
+            Shape::Conversations => {
+                let single = value.is_object() && value.get("conversations").is_none();
+                Ok((single, conversations(&options, &value)?))
+            }
+            Shape::Messages if !value.is_array() => {
+                Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "expected an array of messages").field("messages"))
+            }
+            Shape::Messages => Ok((true, conversations(&options, &json!({"id": "messages", "messages": value}))?)),
+        }
+    });
+    parsed.await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("parsing failed: {e}")))?
+}
+
+/// Scores one request: the body must be complete, the model loaded and the query valid;
+/// the request is then admitted (429 when full) before its body is parsed.
+async fn score_request(
     state: &AppState,
     query: Result<Query<ScoreParams>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(&Ready, ScoreOptions, Value), ApiError> {
-    Ok((state.ready()?, score_options(query)?, json_body(body)?))
+    body: Result<TimedBody, ApiError>,
+    shape: Shape,
+) -> Result<Response, ApiError> {
+    let TimedBody(body) = body?;
+    let ready = state.ready()?;
+    let options = score_options(query)?;
+    let permit = ready.queue.admit()?;
+    let (single, convs) = parse(&state.options, body, shape).await?;
+    let scored = ready.queue.score(permit, convs, options).await?;
+    let body = if single { json!(scored.scores[0]) } else { json!({"conversations": scored.scores}) };
+    Ok(scored_response(state, scored, body))
 }
 
 /// `POST /v1/score`: one conversation (answered with its verdict), or an array /
@@ -415,14 +654,9 @@ fn scoring_request(
 async fn score(
     State(state): State<Arc<AppState>>,
     query: Result<Query<ScoreParams>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<TimedBody, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (ready, options, value) = scoring_request(&state, query, body)?;
-    let single = value.is_object() && value.get("conversations").is_none();
-    let convs = conversations(&state, &value)?;
-    let scored = ready.queue.score(convs, options).await?;
-    let body = if single { json!(scored.scores[0]) } else { json!({"conversations": scored.scores}) };
-    Ok(scored_response(&state, scored, body))
+    score_request(&state, query, body, Shape::Conversations).await
 }
 
 /// `POST /v1/score/messages`: a bare array of messages, scored as one conversation with
@@ -430,14 +664,7 @@ async fn score(
 async fn score_messages(
     State(state): State<Arc<AppState>>,
     query: Result<Query<ScoreParams>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<TimedBody, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (ready, options, value) = scoring_request(&state, query, body)?;
-    if !value.is_array() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "expected an array of messages").field("messages"));
-    }
-    let convs = conversations(&state, &json!({"id": "messages", "messages": value}))?;
-    let scored = ready.queue.score(convs, options).await?;
-    let body = json!(scored.scores[0]);
-    Ok(scored_response(&state, scored, body))
+    score_request(&state, query, body, Shape::Messages).await
 }
