@@ -98,6 +98,20 @@ fn missing_inputs_and_models_are_one_line_errors() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("missing") && err.contains("config.json"), "{err}");
+
+    // A config with no attention heads is refused with its reason, not a panic.
+    let files = common::model_files();
+    let broken = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(&files.config).unwrap().replace("\"num_attention_heads\": 12", "\"num_attention_heads\": 0");
+    assert!(config.contains("\"num_attention_heads\": 0"), "the fixture edit applies");
+    std::fs::write(broken.path().join("config.json"), config).unwrap();
+    for f in [&files.tokenizer, &files.weights] {
+        std::os::unix::fs::symlink(f.canonicalize().unwrap(), broken.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let out = scamstage(&["score", "examples", "--model", broken.path().to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("num_attention_heads 0") && err.lines().count() == 1, "{err}");
 }
 
 #[test]

@@ -166,6 +166,16 @@ impl Bert {
     pub fn load(config_json: &str, weights: &Path, gguf: Option<&Path>, device: &Device, precision: Precision) -> Result<Self> {
         let c: Config = serde_json::from_str(config_json).context("parsing the BERT config")?;
         anyhow::ensure!(
+            c.hidden_size > 0 && c.num_attention_heads > 0 && c.hidden_size % c.num_attention_heads == 0,
+            "config: hidden_size {} is not a positive multiple of num_attention_heads {}",
+            c.hidden_size,
+            c.num_attention_heads
+        );
+        anyhow::ensure!(
+            c.num_hidden_layers > 0 && c.intermediate_size > 0 && c.max_position_embeddings > 0,
+            "config: num_hidden_layers, intermediate_size and max_position_embeddings must be above 0"
+        );
+        anyhow::ensure!(
             matches!(c.hidden_act.as_str(), "gelu" | "gelu_python"),
             "unsupported hidden_act {:?} (supported: gelu)",
             c.hidden_act
@@ -184,7 +194,8 @@ impl Bert {
             Some(path) => {
                 let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
                 let content = gguf_file::Content::read(&mut file).with_context(|| format!("reading {}", path.display()))?;
-                WordEmbeddings::Q4(content.tensor(&mut file, WORD_EMBEDDINGS, device)?)
+                let table = content.tensor(&mut file, WORD_EMBEDDINGS, device).with_context(|| format!("reading {WORD_EMBEDDINGS} from {} (truncated or damaged?)", path.display()))?;
+                WordEmbeddings::Q4(table)
             }
             None => WordEmbeddings::Dense(candle_nn::Embedding::new(emb.pp("word_embeddings").get_unchecked("weight")?, h)),
         };
