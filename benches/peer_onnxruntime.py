@@ -51,19 +51,33 @@ def prepare(model_dir, cache):
     os.makedirs(cache, exist_ok=True)
     f32, opt, int8 = (os.path.join(cache, n) for n in ("model.onnx", "model-opt.onnx", "model-int8.onnx"))
     # Eager attention exports the MatMul/Softmax pattern the BERT optimizer fuses into Attention.
-    model = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="eager").eval()
+    bert = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="eager").eval()
+
+    class Encoder(torch.nn.Module):
+        """BertModel called with keywords, returning only the last hidden state."""
+
+        def __init__(self):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
     ids = torch.tensor([[0, 1000, 2000, 3000, 2], [0, 1000, 2, 1, 1]], dtype=torch.long)
     mask = (ids != 1).long()
     names = ["input_ids", "attention_mask", "token_type_ids"]
     axes = {n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]}
     with torch.inference_mode():
-        torch.onnx.export(model, (ids, mask, torch.zeros_like(ids)), f32, input_names=names,
+        torch.onnx.export(Encoder().eval(), (ids, mask, torch.zeros_like(ids)), f32, input_names=names,
                           output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=OPSET,
                           do_constant_folding=True, dynamo=False)
     optimized = optimize_model(f32, model_type="bert", num_heads=HEADS, hidden_size=HIDDEN)
     fused = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
     optimized.save_model_to_file(opt)
-    quantize_dynamic(opt, int8, per_channel=True, weight_type=QuantType.QInt8)
+    # Shape inference does not know the fused com.microsoft operators' outputs: they are f32.
+    quantize_dynamic(opt, int8, per_channel=True, weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
     def ops(path):
         return collections.Counter(n.op_type for n in onnx.load(path, load_external_data=False).graph.node)
