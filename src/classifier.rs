@@ -66,6 +66,10 @@ pub struct Evidence {
     pub text: String,
 }
 
+/// Version of the verdict schema (README "Output schema"): 2 since `scam_type` took the
+/// values beyond romance and job lures.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// The verdict on one conversation (the `score` JSON schema).
 #[derive(Debug, Clone, Serialize)]
 pub struct ConversationScore {

@@ -118,11 +118,14 @@ pub fn examples<'a>(convs: &'a [Conversation], embedded: &[Vec<Vec<f32>>]) -> Ve
                 conv: c,
                 features: features(&roles, e),
                 roles,
-                stages: c
-                    .messages
-                    .iter()
-                    .map(|m| m.stage.or((c.label == Some(Label::Benign)).then_some(Stage::None)))
-                    .collect(),
+                stages: if c.label == Some(Label::Benign) && source_of(&c.id) != "authored" {
+                    // Real benign chats teach the conversation output what ordinary chat
+                    // looks like; their thousands of `none` messages would swamp the stage
+                    // output, which only the authored chats can teach the script's stages.
+                    vec![None; c.messages.len()]
+                } else {
+                    c.messages.iter().map(|m| m.stage.or((c.label == Some(Label::Benign)).then_some(Stage::None))).collect()
+                },
             }
         })
         .collect()
@@ -193,6 +196,21 @@ fn conversation_class(e: &Example) -> usize {
     CONVERSATION_CLASSES.iter().position(|&c| c == t).unwrap_or(1)
 }
 
+/// The first prefix of a conversation whose class can be learnt. A scam's prefixes that hold
+/// only its hook (`contact`: "hi, is this Tom?") read like any first message of an ordinary
+/// chat, which the real benign corpora train towards benign; so a scam trains from its first
+/// message past `contact` (its last message when it never gets there; its first when it has
+/// no stage labels). Benign conversations train from the first message.
+fn first_telling_prefix(e: &Example) -> usize {
+    if !e.is_scam() || e.stages.iter().all(Option::is_none) {
+        return 0;
+    }
+    e.stages
+        .iter()
+        .position(|s| s.is_some_and(|s| s != Stage::Contact && s != Stage::None))
+        .unwrap_or(e.stages.len().saturating_sub(1))
+}
+
 fn make_batch(items: &[&Example], weights: &[f32], width: usize, device: &Device) -> Result<Batch> {
     let seqs: Vec<Vec<Vec<f32>>> = items.iter().map(|e| e.features.clone()).collect();
     let (x, _) = pad_batch(&seqs, width, device)?;
@@ -213,16 +231,17 @@ fn make_batch(items: &[&Example], weights: &[f32], width: usize, device: &Device
             }
         }
     }
-    // Every prefix is trained towards the conversation's class; each conversation
-    // weighs the same whatever its length.
+    // Every prefix from the first one that can tell is trained towards the conversation's
+    // class; each conversation weighs the same whatever its length.
     let mut conv_targets = Vec::with_capacity(items.len() * len);
     let mut conv_weights = Vec::with_capacity(items.len() * len);
     for e in items {
         let class = conversation_class(e) as u32;
         let n = e.stages.len();
+        let from = first_telling_prefix(e);
         for i in 0..len {
             conv_targets.push(class);
-            conv_weights.push(if i < n { 1.0 / n as f32 } else { 0.0 });
+            conv_weights.push(if (from..n).contains(&i) { 1.0 / (n - from) as f32 } else { 0.0 });
         }
     }
     Ok(Batch {

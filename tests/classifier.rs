@@ -130,3 +130,61 @@ fn threshold_option_moves_the_decision_not_the_risk() {
     assert_eq!(default.risk, strict.risk);
     assert!(!strict.scam && strict.stage == Stage::None && strict.evidence.len() == default.evidence.len());
 }
+
+#[test]
+fn a_long_email_is_read_whole_and_flagged() {
+    // 525 words of a classic inheritance letter: past the encoder's 512 tokens, so it is
+    // read in overlapping windows rather than cut off.
+    let text = std::fs::read_to_string("tests/fixtures/advance-fee-email.txt").unwrap();
+    let email = conversation("email", &[("them", text.as_str())]);
+    assert_eq!(email.messages.len(), 1, "an email is one message, not split into turns");
+    let encoder = common::classifier().encoder();
+    assert!(encoder.tokenize(&[text.as_str()]).unwrap()[0].len() > 1, "longer than one window");
+    let result = &score(&[email])[0];
+    assert!(result.scam, "risk {}", result.risk);
+    assert_eq!(result.scam_type, ScamType::AdvanceFee);
+}
+
+#[test]
+fn single_messages_get_a_verdict_of_their_own() {
+    let phishing = conversation(
+        "sms-phishing",
+        &[("them", "USPS: Your package is on hold due to an incomplete address. Update your details within 24h to avoid return: https://usps-redelivery-help.com/track")],
+    );
+    let benign = conversation("sms-benign", &[("them", "Hey, running 10 min late, save me a seat! See you at 7")]);
+    let otp = conversation("sms-otp", &[("them", "Your verification code is 482913. Never share this code with anyone, including bank staff.")]);
+    let results = score(&[phishing, benign, otp]);
+    assert!(results[0].scam && results[0].scam_type == ScamType::Phishing, "{:?} {}", results[0].scam_type, results[0].risk);
+    assert_eq!(results[0].first_flag, Some(0));
+    for r in &results[1..] {
+        assert!(!r.scam, "{} flagged with risk {}", r.id, r.risk);
+    }
+}
+
+#[test]
+fn a_chat_pasted_as_one_block_is_scored_as_its_turns() {
+    let turns = [
+        ("Grace", "Hi, is this David? We met at the wine fair last month"),
+        ("Tom", "no sorry, wrong number"),
+        ("Grace", "Oh I'm so sorry! But you seem nice, where are you from?"),
+        ("Tom", "Leeds. you?"),
+        ("Grace", "I'm in London, I work in crypto trading with my uncle, he is an analyst. Last month I made 30%"),
+        ("Grace", "You should try our platform, start with a small deposit of 500 USDT, I will guide you"),
+    ];
+    let block: String = turns.iter().map(|(s, t)| format!("{s}: {t}")).collect::<Vec<_>>().join("\n");
+    let pasted = conversation("pasted", &[("Tom", block.as_str())]);
+    let as_turns = conversation("pasted", &turns);
+    assert_eq!(pasted.messages, as_turns.messages, "the block is read back into its turns");
+    let results = score(&[pasted, as_turns]);
+    assert_eq!(results[0].risk, results[1].risk);
+    assert_eq!(results[0].messages.len(), turns.len());
+
+    // OCR of a screenshot: bubbles on their own lines, timestamps, no names.
+    let ocr = "10:32\nhi dear, did you eat?\n10:33\nyes just finished\n10:40\nmy uncle showed me a trading platform\n10:41\nreally? how much did you make\n";
+    let ocr = conversation("ocr", &[("unknown", ocr)]);
+    assert_eq!(ocr.messages.len(), 4);
+    assert!(ocr.messages.iter().all(|m| m.sender == "unknown"));
+    let result = &score(&[ocr])[0];
+    assert_eq!(result.messages.len(), 4);
+    assert!((0.0..=1.0).contains(&result.risk));
+}

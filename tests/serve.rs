@@ -154,6 +154,8 @@ fn scores_like_offline_batches_concurrent_requests_and_reports_itself() {
     assert_eq!(info["labels"]["stages"], json!(["none", "contact", "rapport", "isolation", "pitch", "extraction", "recruitment"]));
     assert_eq!(info["model"]["encoder"], "multilingual-e5-small");
     assert!(info["threshold"].as_f64().unwrap() > 0.0 && info["device"].is_string() && info["version"].is_string());
+    assert_eq!(info["schema_version"], 2);
+    assert_eq!(info["labels"]["scam_types"].as_array().unwrap().len(), 9, "benign and the eight scam types");
 
     // One conversation in, its verdict out, identical to offline `score`.
     let one = call(&url, "POST", "/v1/score", Some(&serde_json::to_string(&convs[0]).unwrap()), None);

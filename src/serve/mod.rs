@@ -477,6 +477,7 @@ fn info(classifier: &Classifier, options: &ServeOptions) -> Value {
     json!({
         "name": env!("CARGO_PKG_NAME"),
         "version": env!("CARGO_PKG_VERSION"),
+        "schema_version": crate::classifier::SCHEMA_VERSION,
         "model": {"encoder": card.encoder, "dim": encoder.dim(), "fingerprint": encoder.fingerprint()},
         "labels": {"stages": crate::taxonomy::Stage::names(), "scam_types": card.conversation_classes.iter().map(|t| t.as_str()).collect::<Vec<_>>()},
         "threshold": card.threshold,
