@@ -176,7 +176,9 @@
       if (refused) {
         const [message, excerpt] = describe(refused, source);
         showError(message, excerpt);
-        $('results').hidden = !state.verdict;
+        // The verdict shown was on another chat: hide it rather than let it pass for this one.
+        state.verdict = null;
+        $('results').hidden = true;
       }
     } finally {
       button.disabled = false;
