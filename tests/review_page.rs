@@ -188,6 +188,12 @@ fn screenshot(tab: &Tab, name: &str, width: u32, full: bool) -> PathBuf {
         device_posture: None,
     })
     .unwrap();
+    if !full {
+        // From the top on a desktop; on a phone, where the results sit below the input, from
+        // the verdict (when there is one) rather than the form.
+        let scroll = if mobile { "document.getElementById('results').hidden ? window.scrollTo(0, 0) : document.getElementById('results').scrollIntoView()" } else { "window.scrollTo(0, 0)" };
+        tab.evaluate(scroll, false).unwrap();
+    }
     let height = if full { eval(tab, "JSON.stringify(document.documentElement.scrollHeight)").as_f64().unwrap() } else { 0.0 };
     let png = tab
         .call_method(Page::CaptureScreenshot {
