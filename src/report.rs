@@ -1,5 +1,5 @@
 //! Human-readable evaluation reports of an [`EvalReport`]: Markdown tables and a
-//! self-contained HTML page with SVG charts.
+//! self-contained HTML page (HTML tables, SVG charts, the review page's stylesheet).
 
 use std::fmt::Write;
 
@@ -85,10 +85,14 @@ pub fn markdown(r: &EvalReport, title: &str, context: &str) -> String {
 mod charts {
     use plotters::prelude::*;
 
-    use crate::eval::{ConversationMetrics, SliceMetrics};
-    use crate::metrics::ClassReport;
+    use crate::eval::{ConversationMetrics, Estimate, SliceMetrics};
 
     type Draw = Result<(), Box<dyn std::error::Error>>;
+
+    /// The review page's accent and muted greys.
+    const ACCENT: RGBColor = RGBColor(29, 78, 216);
+    const GREY: RGBColor = RGBColor(150, 156, 168);
+    const INK: RGBColor = RGBColor(22, 24, 29);
 
     fn render(width: u32, height: u32, draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Draw) -> String {
         let mut svg = String::new();
@@ -102,53 +106,20 @@ mod charts {
         }
     }
 
-    /// Confusion-matrix heatmap, rows gold, columns predicted, cells shaded by row share.
-    pub fn confusion(rep: &ClassReport) -> String {
-        let labels: Vec<&str> = rep.per_class.iter().map(|c| c.label.as_str()).collect();
-        let k = labels.len();
-        render(560, 500, |area| {
-            let mut chart = ChartBuilder::on(area)
-                .caption("Confusion matrix (rows gold, columns predicted)", ("sans-serif", 16))
-                .margin(10)
-                .x_label_area_size(40)
-                .y_label_area_size(90)
-                .build_cartesian_2d(0..k, 0..k)?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_labels(k)
-                .y_labels(k)
-                .x_label_formatter(&|i| labels.get(*i).map(|s| s[..s.len().min(5)].to_string()).unwrap_or_default())
-                .y_label_formatter(&|i| (k - 1).checked_sub(*i).and_then(|j| labels.get(j)).map(|s| s.to_string()).unwrap_or_default())
-                .draw()?;
-            for (g, row) in rep.confusion.iter().enumerate() {
-                let total: usize = row.iter().sum::<usize>().max(1);
-                for (p, &n) in row.iter().enumerate() {
-                    let share = n as f64 / total as f64;
-                    let shade = RGBColor(255 - (share * 200.0) as u8, 255 - (share * 120.0) as u8, 255);
-                    let y = k - 1 - g;
-                    chart.draw_series(std::iter::once(Rectangle::new([(p, y), (p + 1, y + 1)], shade.filled())))?;
-                    chart.draw_series(std::iter::once(Text::new(n.to_string(), (p, y + 1), ("sans-serif", 13))))?;
-                }
-            }
-            Ok(())
-        })
-    }
-
     fn curve(title: &str, x_desc: &str, y_desc: &str, points: &[[f64; 2]], diagonal: bool) -> String {
-        render(420, 360, |area| {
+        render(440, 380, |area| {
             let mut chart = ChartBuilder::on(area)
                 .caption(title, ("sans-serif", 16))
-                .margin(10)
-                .x_label_area_size(35)
-                .y_label_area_size(45)
-                .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
-            chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw()?;
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)?;
+            chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).x_labels(6).y_labels(6).label_style(("sans-serif", 13)).draw()?;
             if diagonal {
-                chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], RGBColor(180, 180, 180)))?;
+                chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GREY))?;
             }
-            chart.draw_series(LineSeries::new(points.iter().map(|p| (p[0], p[1])), BLUE.stroke_width(2)))?;
-            chart.draw_series(points.iter().map(|p| Circle::new((p[0], p[1]), 2, BLUE.filled())))?;
+            chart.draw_series(LineSeries::new(points.iter().map(|p| (p[0], p[1])), ACCENT.stroke_width(2)))?;
+            chart.draw_series(points.iter().map(|p| Circle::new((p[0], p[1]), 2, ACCENT.filled())))?;
             Ok(())
         })
     }
@@ -163,31 +134,87 @@ mod charts {
         curve("Precision–recall (conversations)", "recall", "precision", &d.pr_curve, false)
     }
 
-    /// Reliability diagram of risk.
-    pub fn reliability(d: &ConversationMetrics) -> String {
-        let points: Vec<[f64; 2]> =
-            d.reliability.iter().filter_map(|b| Some([b.mean_predicted?, b.observed?])).collect();
-        curve("Reliability (risk vs observed scam rate)", "mean predicted risk", "observed scam fraction", &points, true)
+    /// Wilson 95 % interval of a proportion `p` observed over `n` trials.
+    fn wilson(p: f64, n: usize) -> (f64, f64) {
+        let (n, z) = (n as f64, 1.96f64);
+        let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+        let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+        ((centre - half).max(0.0), (centre + half).min(1.0))
     }
 
-    /// Bars of one metric per slice.
-    pub fn bars(title: &str, slices: &[(String, &SliceMetrics)], metric: fn(&SliceMetrics) -> Option<f64>) -> String {
-        let n = slices.len().max(1);
-        render(640, 320, |area| {
+    /// Reliability diagram of risk: one point per non-empty bin at (mean predicted risk,
+    /// observed scam fraction) with its Wilson 95 % interval and its count written above,
+    /// so that a bin of two conversations reads as what it is.
+    pub fn reliability(d: &ConversationMetrics) -> String {
+        let bins: Vec<(f64, f64, usize)> =
+            d.reliability.iter().filter_map(|b| Some((b.mean_predicted?, b.observed?, b.count))).filter(|b| b.2 > 0).collect();
+        render(440, 380, |area| {
+            let mut chart = ChartBuilder::on(area)
+                .caption("Reliability (risk vs observed scam rate)", ("sans-serif", 16))
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0f64..1f64, 0f64..1.1f64)?;
+            chart
+                .configure_mesh()
+                .x_desc("mean predicted risk in the bin")
+                .y_desc("observed scam fraction")
+                .x_labels(6)
+                .y_labels(6)
+                .y_label_formatter(&|v| if *v <= 1.0 { format!("{v:.1}") } else { String::new() })
+                .label_style(("sans-serif", 13))
+                .draw()?;
+            chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GREY))?;
+            chart.draw_series(bins.iter().map(|&(x, y, n)| {
+                let (lo, hi) = wilson(y, n);
+                ErrorBar::new_vertical(x, lo, y, hi, ACCENT.stroke_width(1), 6)
+            }))?;
+            chart.draw_series(bins.iter().map(|&(x, y, _)| Circle::new((x, y), 4, ACCENT.filled())))?;
+            chart.draw_series(bins.iter().map(|&(x, y, n)| {
+                let (_, hi) = wilson(y, n);
+                Text::new(format!("n={n}"), (x - 0.035, (hi + 0.06).min(1.09)), ("sans-serif", 11).into_font().color(&INK))
+            }))?;
+            Ok(())
+        })
+    }
+
+    /// Bars of one estimate per slice with their 95 % interval as whiskers; labels centred
+    /// under their bars, the value's name on the axis.
+    pub fn bars(title: &str, y_desc: &str, slices: &[(String, &SliceMetrics)], metric: fn(&SliceMetrics) -> Option<&Estimate>) -> String {
+        let n = slices.len().max(1) as u32;
+        let width = (120 + 44 * n).clamp(420, 900);
+        render(width, 330, |area| {
             let mut chart = ChartBuilder::on(area)
                 .caption(title, ("sans-serif", 16))
-                .margin(10)
-                .x_label_area_size(30)
-                .y_label_area_size(40)
-                .build_cartesian_2d(0..n, 0f64..1f64)?;
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d((0..n).into_segmented(), 0f64..1.05f64)?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(n)
-                .x_label_formatter(&|i| slices.get(*i).map(|s| s.0.clone()).unwrap_or_default())
+                .x_labels(n as usize)
+                .x_desc("language")
+                .y_desc(y_desc)
+                .y_labels(6)
+                .y_label_formatter(&|v| if *v <= 1.0 { format!("{v:.1}") } else { String::new() })
+                .x_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) => slices.get(*i as usize).map(|s| s.0.clone()).unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .label_style(("sans-serif", 13))
                 .draw()?;
-            chart.draw_series(slices.iter().enumerate().filter_map(|(i, (_, m))| {
-                metric(m).map(|v| Rectangle::new([(i, 0.0), (i + 1, v)], RGBColor(70, 110, 200).filled()))
+            let estimates: Vec<(u32, &Estimate)> =
+                slices.iter().enumerate().filter_map(|(i, (_, m))| metric(m).map(|e| (i as u32, e))).collect();
+            chart.draw_series(estimates.iter().filter_map(|&(i, e)| {
+                let v = e.value?;
+                let mut bar = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), v)], ACCENT.mix(0.75).filled());
+                bar.set_margin(0, 0, 6, 6);
+                Some(bar)
+            }))?;
+            chart.draw_series(estimates.iter().filter_map(|&(i, e)| {
+                let [lo, hi] = e.ci95?;
+                Some(ErrorBar::new_vertical(SegmentValue::CenterOf(i), lo, e.value?, hi, INK.stroke_width(1), 8))
             }))?;
             Ok(())
         })
@@ -195,37 +222,138 @@ mod charts {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Renders the report as one self-contained HTML page: the Markdown tables as text plus
-/// inline SVG charts (confusion matrix, reliability, ROC and PR curves, per-language bars).
+/// A table cell of an estimate: the value and, when known, its interval.
+fn cell(e: &Estimate) -> String {
+    match (e.value, e.ci95) {
+        (Some(v), Some([lo, hi])) => format!("<td>{v:.3} <span class=\"ci\">[{lo:.3}, {hi:.3}]</span></td>"),
+        (Some(v), None) => format!("<td>{v:.3}</td>"),
+        (None, _) => format!("<td title=\"{}\">n/a</td>", escape(e.reason.as_deref().unwrap_or("undefined"))),
+    }
+}
+
+/// One HTML table of slices: counts and the headline estimates with their intervals.
+fn slice_table(caption: &str, first: &str, rows: &[(String, &SliceMetrics)]) -> String {
+    let mut s = format!(
+        "<table class=\"data\"><caption>{}</caption><thead><tr><th scope=\"col\">{first}</th><th scope=\"col\">conversations</th>\
+         <th scope=\"col\">messages</th><th scope=\"col\">stage macro-F1</th><th scope=\"col\">scam F1</th><th scope=\"col\">benign FPR</th>\
+         <th scope=\"col\">ROC-AUC</th><th scope=\"col\">furthest-stage acc.</th></tr></thead><tbody>",
+        escape(caption)
+    );
+    let na = "<td>n/a</td>";
+    for (name, m) in rows {
+        let d = m.detection.as_ref();
+        let get = |f: fn(&crate::eval::ConversationMetrics) -> &Estimate| d.map(|d| cell(f(d))).unwrap_or_else(|| na.into());
+        let _ = write!(
+            s,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td>{}{}{}{}{}</tr>",
+            escape(name),
+            m.conversations,
+            m.messages,
+            cell(&m.stage_macro_f1),
+            get(|d| &d.scam_f1),
+            get(|d| &d.benign_fpr),
+            get(|d| &d.roc_auc),
+            get(|d| &d.furthest_stage_accuracy),
+        );
+    }
+    s + "</tbody></table>"
+}
+
+/// Per-stage precision / recall / F1 and the confusion matrix as a table whose cells are
+/// shaded by their share of the gold row.
+fn stage_tables(rep: &crate::metrics::ClassReport) -> String {
+    let f = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into());
+    let mut s = String::from(
+        "<table class=\"data\"><caption>Stages (all messages)</caption><thead><tr><th scope=\"col\">stage</th><th scope=\"col\">precision</th>\
+         <th scope=\"col\">recall</th><th scope=\"col\">F1</th><th scope=\"col\">support</th></tr></thead><tbody>",
+    );
+    for c in &rep.per_class {
+        let _ = write!(s, "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td></tr>", escape(&c.label), f(c.precision), f(c.recall), c.f1, c.support);
+    }
+    s += "</tbody></table>\n<table class=\"data confusion\"><caption>Confusion matrix: rows gold, columns predicted; \
+          cells shaded by their share of the gold row</caption><thead><tr><th scope=\"col\">gold \\ predicted</th>";
+    for c in &rep.per_class {
+        let _ = write!(s, "<th scope=\"col\">{}</th>", escape(&c.label));
+    }
+    s += "</tr></thead><tbody>";
+    for (g, (c, counts)) in rep.per_class.iter().zip(&rep.confusion).enumerate() {
+        let total = counts.iter().sum::<usize>().max(1) as f64;
+        let _ = write!(s, "<tr><th scope=\"row\">{}</th>", escape(&c.label));
+        for (p, n) in counts.iter().enumerate() {
+            let share = *n as f64 / total;
+            let (bg, fg) = (format!("rgba(29,78,216,{:.2})", share * 0.85), if share > 0.55 { "#fff" } else { "#16181d" });
+            let diag = if g == p { " class=\"diag\"" } else { "" };
+            let _ = write!(s, "<td{diag} style=\"background:{bg};color:{fg}\" title=\"{:.0} % of gold {}\">{n}</td>", share * 100.0, escape(&c.label));
+        }
+        s += "</tr>";
+    }
+    s + "</tbody></table>"
+}
+
+/// Renders the report as one self-contained HTML page in the review page's style: real
+/// tables (values with their bootstrap intervals, the confusion matrix shaded), bars per
+/// language with interval whiskers, the reliability diagram with bin counts and intervals,
+/// ROC and PR curves.
 pub fn html(r: &EvalReport, title: &str, context: &str) -> String {
     let mut body = String::new();
     let langs: Vec<(String, &SliceMetrics)> = r.by_lang.iter().map(|(k, v)| (k.clone(), v)).collect();
-    let _ = write!(body, "<section class=\"charts\">");
+    let _ = write!(
+        body,
+        "<section><h2>Headline</h2>{}<p class=\"hint\">Brackets: bootstrap 95 % intervals ({} resamples of conversations, seed {}).</p></section>",
+        slice_table("All conversations", "slice", &[("all".into(), &r.overall)]),
+        r.bootstrap_resamples,
+        r.seed
+    );
+    body += "<section><h2>Per language</h2>";
+    body += &slice_table("Per language", "language", &langs);
+    body += "<div class=\"charts\">";
     if r.overall.stages.is_some() {
-        body += &charts::bars("Stage macro-F1 per language", &langs, |m| m.stage_macro_f1.value);
+        body += &format!("<figure>{}</figure>", charts::bars("Stage macro-F1 per language", "stage macro-F1", &langs, |m| Some(&m.stage_macro_f1)));
     }
     if r.overall.detection.is_some() {
-        body += &charts::bars("Scam ROC-AUC per language", &langs, |m| m.detection.as_ref().and_then(|d| d.roc_auc.value));
+        body += &format!("<figure>{}</figure>", charts::bars("Scam ROC-AUC per language", "ROC-AUC", &langs, |m| m.detection.as_ref().map(|d| &d.roc_auc)));
+    }
+    body += "</div><p class=\"hint\">Whiskers: bootstrap 95 % intervals.</p></section>";
+    if !r.by_scam_type.is_empty() {
+        let types: Vec<(String, &SliceMetrics)> = r.by_scam_type.iter().map(|(k, v)| (k.clone(), v)).collect();
+        let _ = write!(body, "<section><h2>Per scam type</h2>{}</section>", slice_table("Per gold scam type", "scam type", &types));
     }
     if let Some(rep) = &r.overall.stages {
-        body += &charts::confusion(rep);
+        let _ = write!(body, "<section><h2>Stages</h2>{}</section>", stage_tables(rep));
     }
     if let Some(d) = &r.overall.detection {
-        body += &charts::reliability(d);
-        body += &charts::roc(d);
-        body += &charts::pr(d);
+        let t = &d.at_threshold;
+        let _ = write!(
+            body,
+            "<section><h2>Detection</h2><table class=\"data\"><caption>At the threshold</caption><thead><tr><th scope=\"col\">TP</th>\
+             <th scope=\"col\">FP</th><th scope=\"col\">TN</th><th scope=\"col\">FN</th><th scope=\"col\">PR-AUC</th><th scope=\"col\">ECE</th>\
+             <th scope=\"col\">mean flag delay (messages)</th><th scope=\"col\">scams never flagged</th></tr></thead><tbody><tr>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}{}<td>{}</td></tr></tbody></table>\
+             <div class=\"charts\"><figure>{}<figcaption>Each point is a bin of conversations by predicted risk; the bar is the \
+             Wilson 95 % interval of its observed scam fraction, n its size.</figcaption></figure><figure>{}</figure><figure>{}</figure></div></section>",
+            t.tp,
+            t.fp,
+            t.tn,
+            t.fn_,
+            cell(&d.pr_auc),
+            cell(&d.ece),
+            cell(&d.flag_delay_mean),
+            d.scams_missed,
+            charts::reliability(d),
+            charts::roc(d),
+            charts::pr(d),
+        );
     }
-    body += "</section>";
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n\
-         <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}\
-         .charts svg{{margin:.5em;border:1px solid #ddd}}pre{{white-space:pre-wrap}}</style></head>\n\
-         <body><h1>{t}</h1>\n{body}\n<h2>Tables</h2><pre>{md}</pre></body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\n<style>\n{style}</style></head>\n\
+         <body><header class=\"top\"><h1>{t}</h1><p class=\"muted\">{c}</p></header>\n<main class=\"report\">\n{body}\n</main></body></html>\n",
         t = escape(title),
-        md = escape(&markdown(r, title, context)),
+        c = escape(context),
+        style = crate::serve::STYLE,
     )
 }
 

@@ -1,5 +1,5 @@
 //! The HTTP service: `POST /v1/score`, `POST /v1/score/messages`, `GET /health`, `GET /info`
-//! and `GET /metrics`.
+//! and `GET /metrics`, plus the review page at `/` and `POST /v1/parse` ([`review`]).
 //!
 //! A request's headers and body must arrive within `read_timeout` (else the connection is
 //! closed, or 408). A scoring request is then admitted against `--max-concurrent` (429
@@ -12,6 +12,7 @@
 
 mod batcher;
 mod metrics;
+mod review;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ use crate::chat::{self, Conversation};
 use crate::classifier::{Classifier, ScoreOptions};
 use batcher::{Queue, Refused, Scored};
 pub use metrics::Metrics;
+pub use review::STYLE;
 
 /// Deepest nesting of arrays and objects accepted in a request body (a conversation
 /// batch needs 5); deeper bodies are refused before they are parsed.
@@ -274,9 +276,11 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/score/messages", only(post(score_messages), "POST"))
         .route("/info", only(get(info_handler), "GET"))
         .route("/metrics", only(get(metrics_handler), "GET"))
+        .merge(review::guarded_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/health", only(get(health), "GET"))
+        .merge(review::public_routes())
         .merge(guarded)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), track))
@@ -290,13 +294,14 @@ struct ApiError {
     status: StatusCode,
     message: String,
     field: Option<String>,
-    position: Option<(usize, usize)>,
+    line: Option<usize>,
+    column: Option<usize>,
     retry_after: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), field: None, position: None, retry_after: None }
+        Self { status, message: message.into(), field: None, line: None, column: None, retry_after: None }
     }
 
     fn field(mut self, field: impl Into<String>) -> Self {
@@ -316,8 +321,10 @@ impl IntoResponse for ApiError {
         if let Some(field) = self.field {
             body["field"] = field.into();
         }
-        if let Some((line, column)) = self.position {
+        if let Some(line) = self.line {
             body["line"] = line.into();
+        }
+        if let Some(column) = self.column {
             body["column"] = column.into();
         }
         let mut response = (self.status, Json(body)).into_response();
@@ -330,7 +337,8 @@ impl IntoResponse for ApiError {
 
 impl From<chat::ParseError> for ApiError {
     fn from(e: chat::ParseError) -> Self {
-        let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message);
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message);
+        error.line = e.line;
         match e.field {
             Some(f) => error.field(f),
             None => error,
@@ -551,7 +559,7 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     }
     serde_json::from_slice(body).map_err(|e| {
         let mut error = ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}"));
-        error.position = Some((e.line(), e.column()));
+        (error.line, error.column) = (Some(e.line()), Some(e.column()));
         error
     })
 }
@@ -559,7 +567,14 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
 /// The conversations of a parsed body, checked against the limits.
 fn conversations(options: &ServeOptions, value: &Value) -> Result<Vec<Conversation>, ApiError> {
     let convs = chat::conversations_from_value(value, "request", "request").into_iter().collect::<Result<Vec<_>, _>>()?;
-    let limits = options;
+    let batch = convs.len() > 1 || value.is_array() || value.get("conversations").is_some();
+    check_limits(options, &convs, batch)?;
+    Ok(convs)
+}
+
+/// Refuses no conversations, or more conversations per request or messages per conversation
+/// than the limits; `batch` names fields `conversations[i].messages` rather than `messages`.
+fn check_limits(limits: &ServeOptions, convs: &[Conversation], batch: bool) -> Result<(), ApiError> {
     if convs.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no conversations to score").field("conversations"));
     }
@@ -570,7 +585,6 @@ fn conversations(options: &ServeOptions, value: &Value) -> Result<Vec<Conversati
         )
         .field("conversations"));
     }
-    let batch = convs.len() > 1 || value.is_array() || value.get("conversations").is_some();
     for (i, c) in convs.iter().enumerate() {
         if c.messages.len() > limits.max_messages {
             let field = if batch { format!("conversations[{i}].messages") } else { "messages".into() };
@@ -581,7 +595,7 @@ fn conversations(options: &ServeOptions, value: &Value) -> Result<Vec<Conversati
             .field(field));
         }
     }
-    Ok(convs)
+    Ok(())
 }
 
 /// Verdicts with `Server-Timing` (queue, tokenize, inference in milliseconds).
