@@ -18,5 +18,5 @@ for shape in turns block flat; do
   "${bin[@]}" eval datasets/authored/*/test*.jsonl --shape "$shape" --out "eval/real/authored-$shape" \
     --cache-dir "$cache" --quiet > /dev/null
 done
-python3 eval/real/summary.py eval/real > eval/real/README.md
+python3 eval/real/summary.py eval/real eval/real/baseline-v1.json > eval/real/README.md
 echo "wrote eval/real" >&2

@@ -103,8 +103,8 @@ fn input_format(name: &str) -> Result<InputFormat, ApiError> {
 
 /// `POST /v1/parse?name=&format=&me=`: a raw chat (dataset JSON/JSONL, transcript, WhatsApp
 /// or Telegram export) as the body; answers `{"conversations": [dataset-shaped conversations],
-/// "senders": [[{"name", "user", "messages"}] per conversation]}`, the conversations ready
-/// for `POST /v1/score`. The first input problem is a 422 naming its `line` and `field`.
+/// "senders": [[{"name", "user", "messages"}] per conversation], "warnings": [messages of an
+/// export truncated or skipped]}`, the conversations ready for `POST /v1/score`. The first input problem is a 422 naming its `line` and `field`.
 async fn parse(
     State(state): State<Arc<AppState>>,
     query: Result<Query<ParseParams>, QueryRejection>,
@@ -116,19 +116,21 @@ async fn parse(
     let name = params.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "pasted".into());
     let max_conversations = state.options.max_conversations;
     let items = tokio::task::spawn_blocking(move || {
+        let warnings = chat::Warnings::default();
         let mut convs = Vec::new();
-        for item in chat::read(Box::new(Cursor::new(body)), &name, format) {
+        for item in chat::read(Box::new(Cursor::new(body)), &name, format, &warnings) {
             convs.push(item?);
             if convs.len() > max_conversations {
                 break;
             }
         }
-        Ok::<_, chat::ParseError>(convs)
+        let warnings: Vec<String> = warnings.take().iter().map(ToString::to_string).collect();
+        Ok::<_, chat::ParseError>((convs, warnings))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("parsing failed: {e}")))?;
-    let convs = items?;
+    let (convs, warnings) = items?;
     super::check_limits(&state.options, &convs, true)?;
     let senders: Vec<Vec<Sender>> = convs.iter().map(|c| senders(c, params.me.as_deref())).collect();
-    Ok(Json(json!({"conversations": convs, "senders": senders})).into_response())
+    Ok(Json(json!({"conversations": convs, "senders": senders, "warnings": warnings})).into_response())
 }
