@@ -94,6 +94,7 @@ pub fn rows(corpus: &str, report: &EvalReport) -> Vec<Row> {
 }
 
 /// The result for one held-out corpus.
+#[derive(Debug)]
 pub struct HeldOut {
     /// The corpus.
     pub corpus: String,

@@ -138,12 +138,12 @@ mod tests {
         let all = FprLimit { members: vec![true; 7], max_fpr: 0.0 };
         let t = choose_threshold(&risks, &labels, &[all.clone()]);
         assert!(t > 0.6 && t <= 0.65, "{t}");
-        // A looser cap on everything but a zero cap on the benign conversation at 0.6
-        // gives the same threshold; a loose cap alone lets 0.6 in.
-        let loose = FprLimit { members: vec![true; 7], max_fpr: 0.5 };
-        assert!(choose_threshold(&risks, &labels, &[loose.clone()]) <= 0.6);
-        let strict_one = FprLimit { members: vec![false, false, true, false, false, false, false], max_fpr: 0.0 };
-        let t = choose_threshold(&risks, &labels, &[loose, strict_one]);
-        assert!(t > 0.6 && t <= 0.65, "{t}");
+        // A loose cap lets the best-F1 threshold flag one benign conversation; a second,
+        // zero cap on a group holding that conversation moves the threshold above it.
+        let (risks, labels) = ([0.3, 0.5, 0.6, 0.7], [false, true, false, true]);
+        let loose = FprLimit { members: vec![true; 4], max_fpr: 0.5 };
+        assert_eq!(choose_threshold(&risks, &labels, &[loose.clone()]), 0.5);
+        let strict_group = FprLimit { members: vec![false, false, true, false], max_fpr: 0.0 };
+        assert_eq!(choose_threshold(&risks, &labels, &[loose, strict_group]), 0.7);
     }
 }

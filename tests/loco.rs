@@ -4,12 +4,12 @@
 
 mod common;
 
-use scamstage::chat::{read_inputs, Conversation, InputFormat};
+use scamstage::chat::{read_inputs, Conversation, InputFormat, Warnings};
 use scamstage::loco::{folds, rows, run, training_set, Corpus, LocoOptions};
 use scamstage::train::TrainOptions;
 
 fn corpus(name: &str, file: &str) -> Corpus {
-    let convs: Vec<Conversation> = read_inputs(&[file.to_string()], InputFormat::Auto)
+    let convs: Vec<Conversation> = read_inputs(&[file.to_string()], InputFormat::Auto, &Warnings::default())
         .map(Result::unwrap)
         .map(|mut c| {
             c.id = format!("{name}:{}", c.id);
@@ -23,7 +23,7 @@ fn corpus(name: &str, file: &str) -> Corpus {
 #[test]
 fn every_corpus_is_scored_by_a_head_that_never_saw_it() {
     let base: Vec<Conversation> =
-        read_inputs(&["datasets/authored/en/train.jsonl".to_string()], InputFormat::Auto).map(Result::unwrap).collect();
+        read_inputs(&["datasets/authored/en/train.jsonl".to_string()], InputFormat::Auto, &Warnings::default()).map(Result::unwrap).collect();
     let corpora = vec![
         corpus("alpha", "datasets/authored/th/train.jsonl"),
         corpus("beta", "datasets/authored/ko/train.jsonl"),

@@ -157,7 +157,7 @@ fn user_side(conv: &Conversation, me: Option<&str>) -> Vec<bool> {
 }
 
 fn first_conversation(path: &Path) -> Conversation {
-    chat::read_path(path.to_str().unwrap(), InputFormat::Auto).unwrap().next().unwrap().unwrap()
+    chat::read_path(path.to_str().unwrap(), InputFormat::Auto, &chat::Warnings::default()).unwrap().next().unwrap().unwrap()
 }
 
 fn shot_dir() -> PathBuf {
@@ -365,7 +365,7 @@ fn page_is_self_contained_and_parse_reads_every_format() {
         let name = path.file_name().unwrap().to_str().unwrap();
         let (status, body) = parse(&format!("?name={name}"), &std::fs::read(&path).unwrap(), Some(KEY));
         assert_eq!(status, 200, "{name}: {body}");
-        let cli: Vec<Conversation> = chat::read_path(path.to_str().unwrap(), InputFormat::Auto).unwrap().map(Result::unwrap).collect();
+        let cli: Vec<Conversation> = chat::read_path(path.to_str().unwrap(), InputFormat::Auto, &chat::Warnings::default()).unwrap().map(Result::unwrap).collect();
         assert_eq!(body["conversations"], serde_json::to_value(&cli).unwrap(), "{name}");
         let senders = body["senders"][0].as_array().unwrap();
         let users: Vec<bool> = senders.iter().map(|s| s["user"].as_bool().unwrap()).collect();
@@ -378,7 +378,8 @@ fn page_is_self_contained_and_parse_reads_every_format() {
     let (status, body) = parse("?format=yaml", b"a: b", Some(KEY));
     assert_eq!((status, body["field"].as_str()), (422, Some("format")), "{body}");
     let (status, body) = parse("", b"  \n", Some(KEY));
-    assert_eq!((status, body["field"].as_str(), body["error"].as_str()), (422, Some("messages"), Some("conversation \"pasted\" has no messages")), "{body}");
+    // Empty input holds no conversation (as `score` reads it); the page has nothing to score.
+    assert_eq!((status, body["field"].as_str(), body["error"].as_str()), (422, Some("conversations"), Some("no conversations to score")), "{body}");
     let (status, body) = parse("?me=Anna", b"Anna: hi\nLeo: add me on telegram\n", Some(KEY));
     assert_eq!(status, 200);
     assert_eq!(body["senders"][0], json!([{"name": "Anna", "user": true, "messages": 1}, {"name": "Leo", "user": false, "messages": 1}]));

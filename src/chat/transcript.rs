@@ -69,7 +69,7 @@ mod tests {
         assert_eq!(conv.messages[0].sender, "unknown");
         assert_eq!(conv.messages[0].text, "Dear friend, I have a business proposal for you.\nReply soon.");
         let ocr = "10:32\nhello, is this Anna?\nno, wrong number\n10:35\nso sorry!\nno problem\n";
-        let conv = parse(ocr, "t.txt", "t").pop().unwrap().unwrap();
+        let conv = parse(ocr, "t.txt", "t", &Warnings::default()).pop().unwrap().unwrap();
         let texts: Vec<&str> = conv.messages.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["hello, is this Anna?", "no, wrong number", "so sorry!", "no problem"]);
         assert!(conv.messages.iter().all(|m| m.sender == "unknown"));

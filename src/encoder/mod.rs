@@ -183,7 +183,9 @@ impl Encoder {
             .or_else(|| tokenizer.token_to_id("[SEP]"))
             .ok_or_else(|| anyhow!("{}: no end-of-sequence token", files.tokenizer.display()))?;
         let fingerprint = fingerprint(&config_text, files, &options)?;
-        let prefix_ids = match tokenizer.encode(&options.prefix)?.as_slice() {
+        // The prefix's own tokens, without the trailing space ("query: " alone encodes a
+        // lone "▁" that "query: text" does not have).
+        let prefix_ids = match tokenizer.encode(options.prefix.trim_end())?.as_slice() {
             [_, inner @ .., _] => inner.to_vec(),
             _ => Vec::new(),
         };
