@@ -290,6 +290,19 @@ impl Source<'_> {
         Ok(out)
     }
 
+    /// One JSON record per non-empty line, with its line number; a line that does not
+    /// parse is rejected (named with its line) and skipped.
+    fn jsonl<T: serde::de::DeserializeOwned>(&self, sink: &mut Sink) -> anyhow::Result<Vec<(usize, T)>> {
+        let mut rows = Vec::new();
+        for (line, text) in self.lines(sink)? {
+            match serde_json::from_str(&text) {
+                Ok(row) => rows.push((line, row)),
+                Err(e) => sink.reject(err(&self.name, line, "", e.to_string())),
+            }
+        }
+        Ok(rows)
+    }
+
     /// A whole-file JSON document; a parse error rejects the file and yields `None`.
     fn json<T: serde::de::DeserializeOwned>(&self, sink: &mut Sink) -> anyhow::Result<Option<T>> {
         let bytes = self.bytes()?;
@@ -349,14 +362,7 @@ fn teleantifraud(src: &Source, sink: &mut Sink) -> anyhow::Result<()> {
         right: Vec<String>,
         fraud_type: String,
     }
-    for (line, text) in src.lines(sink)? {
-        let row: Row = match serde_json::from_str(&text) {
-            Ok(r) => r,
-            Err(e) => {
-                sink.reject(err(&src.name, line, "", e.to_string()));
-                continue;
-            }
-        };
+    for (line, row) in src.jsonl::<Row>(sink)? {
         let target = match row.fraud_type.as_str() {
             "投资诈骗" => Target::Scam(ScamType::Investment),
             "彩票诈骗" => Target::Scam(ScamType::AdvanceFee),
@@ -664,14 +670,7 @@ fn janitr(src: &Source, sink: &mut Sink) -> anyhow::Result<()> {
         #[serde(default)]
         source_id: Option<String>,
     }
-    for (line, text) in src.lines(sink)? {
-        let row: Row = match serde_json::from_str(&text) {
-            Ok(r) => r,
-            Err(e) => {
-                sink.reject(err(&src.name, line, "", e.to_string()));
-                continue;
-            }
-        };
+    for (line, row) in src.jsonl::<Row>(sink)? {
         if let Some(bad) = row.labels.iter().find(|l| !l.starts_with("topic_") && !JANITR_LABELS.contains(&l.as_str())) {
             sink.reject(err(&src.name, line, "labels", format!("unknown label {bad:?} (see LABELS.md)")));
             continue;
