@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use crate::chat::Conversation;
 use crate::classifier::{predict, ScoreOptions};
-use crate::encoder::Encoder;
 use crate::eval::{evaluate, Estimate, EvalReport, SliceMetrics};
 use crate::head::StageHead;
 use crate::train::{describe_data, train, with_shapes, TrainOptions, Trained};
@@ -121,12 +120,12 @@ pub struct LocoOptions {
     pub bootstrap: usize,
 }
 
-/// Runs the protocol. `embed` gives message embeddings (through a cache, typically);
-/// `log` receives progress lines.
+/// Runs the protocol, fold heads on `device`. `embed` gives message embeddings (through a
+/// cache, typically); `log` receives progress lines.
 pub fn run(
     base: &[Conversation],
     corpora: &[Corpus],
-    encoder: &Encoder,
+    device: &Device,
     options: &LocoOptions,
     embed: &dyn Fn(&[Conversation]) -> Result<Vec<Vec<Vec<f32>>>>,
     log: &dyn Fn(&str),
@@ -150,7 +149,7 @@ pub fn run(
         let description = describe_data(&trained_on, &training)?;
         let trained = train(&training, &embedded, crate::model::DEFAULT_MODEL, description, &options.train, &|line| log(&format!("fold {k}: {line}")))?;
         for corpus in corpora.iter().filter(|c| held_out.contains(&c.name)) {
-            let report = score_held_out(&trained, corpus, encoder.device(), embed, options.bootstrap, options.train.seed)?;
+            let report = score_held_out(&trained, corpus, device, embed, options.bootstrap, options.train.seed)?;
             results.push(HeldOut { corpus: corpus.name.clone(), fold: k, trained_on: trained_on.clone(), training_conversations: originals.len(), report });
         }
     }

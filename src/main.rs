@@ -454,7 +454,7 @@ fn leave_one_corpus_out(global: &Global, a: LocoArgs) -> Result<bool> {
             eprintln!("{line}");
         }
     };
-    let results = scamstage::loco::run(&base, &corpora, &encoder, &a.options, &embed, &log)?;
+    let results = scamstage::loco::run(&base, &corpora, encoder.device(), &a.options, &embed, &log)?;
     scamstage::loco::write(&results, a.out)?;
     for r in &results {
         for row in scamstage::loco::rows(&r.corpus, &r.report) {

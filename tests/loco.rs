@@ -53,7 +53,7 @@ fn every_corpus_is_scored_by_a_head_that_never_saw_it() {
     let cache = tempfile::tempdir().unwrap();
     let embed = |convs: &[Conversation]| scamstage::corpus::embed(encoder, convs, Some(cache.path()), false);
     let options = LocoOptions { folds: 3, only_fold: None, train: TrainOptions { epochs: 2, ..Default::default() }, bootstrap: 20 };
-    let results = run(&base, &corpora, encoder, &options, &embed, &|_| {}).unwrap();
+    let results = run(&base, &corpora, encoder.device(), &options, &embed, &|_| {}).unwrap();
 
     assert_eq!(results.len(), 3, "one result per corpus");
     for r in &results {
@@ -74,9 +74,9 @@ fn every_corpus_is_scored_by_a_head_that_never_saw_it() {
 
     // One fold alone scores only its own corpora; a fold that does not exist is an error.
     let one = LocoOptions { only_fold: Some(1), ..options };
-    let single = run(&base, &corpora, encoder, &one, &embed, &|_| {}).unwrap();
+    let single = run(&base, &corpora, encoder.device(), &one, &embed, &|_| {}).unwrap();
     assert_eq!(single.len(), 1);
     assert!(single.iter().all(|r| r.fold == 1));
     let missing = LocoOptions { only_fold: Some(3), ..one };
-    assert!(run(&base, &corpora, encoder, &missing, &embed, &|_| {}).unwrap_err().to_string().contains("fold 3"));
+    assert!(run(&base, &corpora, encoder.device(), &missing, &embed, &|_| {}).unwrap_err().to_string().contains("fold 3"));
 }
