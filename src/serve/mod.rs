@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Query, Request, State};
+use axum::extract::{FromRequest, MatchedPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -284,7 +284,6 @@ fn router(state: Arc<AppState>) -> Router {
         .merge(guarded)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), track))
-        .layer(DefaultBodyLimit::max(state.options.max_body_bytes))
         .with_state(state)
 }
 
@@ -362,30 +361,29 @@ fn too_large() -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is over the byte limit (--max-body-bytes)")
 }
 
-impl From<axum::extract::rejection::BytesRejection> for ApiError {
-    fn from(r: axum::extract::rejection::BytesRejection) -> Self {
-        let status = r.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return too_large();
-        }
-        ApiError::new(status, r.body_text())
-    }
-}
-
 /// A request body received whole within the read timeout. A `Content-Length` over the
-/// limit is refused before anything is read (so `Expect: 100-continue` gets its 413 at once).
+/// limit is refused before anything is read when the client waits for `100 Continue`;
+/// otherwise the client is already sending, so up to [`LINGER_BYTES`] past the limit are
+/// read and discarded before the 413, which the client then reads instead of a reset
+/// connection (bodies larger still are cut off, as any server must).
 struct TimedBody(Bytes);
+
+/// How much of an over-limit body is read and discarded so that its sender sees the 413.
+const LINGER_BYTES: usize = 16 << 20;
 
 impl FromRequest<Arc<AppState>> for TimedBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
         let options = &state.options;
-        let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > options.max_body_bytes as u64) {
+        let headers = request.headers();
+        let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let waits = headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let limit = options.max_body_bytes;
+        if declared.is_some_and(|n| n > limit as u64) && (waits || declared > Some((limit + LINGER_BYTES) as u64)) {
             return Err(too_large());
         }
-        match tokio::time::timeout(options.read_timeout, Bytes::from_request(request, state)).await {
+        match tokio::time::timeout(options.read_timeout, receive(request.into_body(), limit)).await {
             Ok(body) => Ok(Self(body?)),
             Err(_) => Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
@@ -393,6 +391,31 @@ impl FromRequest<Arc<AppState>> for TimedBody {
             )),
         }
     }
+}
+
+/// Reads `body` whole if it is at most `limit` bytes; past that, keeps only a count while
+/// up to [`LINGER_BYTES`] more are read, then refuses it with 413.
+async fn receive(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("reading the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        } else if seen > limit.saturating_add(LINGER_BYTES) {
+            return Err(too_large());
+        } else {
+            kept = Vec::new();
+        }
+    }
+    if seen > limit {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(kept))
 }
 
 fn digest(key: &str) -> [u8; 32] {

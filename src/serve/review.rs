@@ -7,8 +7,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -108,10 +107,10 @@ fn input_format(name: &str) -> Result<InputFormat, ApiError> {
 async fn parse(
     State(state): State<Arc<AppState>>,
     query: Result<Query<ParseParams>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<super::TimedBody, ApiError>,
 ) -> Result<Response, ApiError> {
     let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let body = body?;
+    let super::TimedBody(body) = body?;
     let format = input_format(params.format.as_deref().unwrap_or("auto"))?;
     let name = params.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "pasted".into());
     let max_conversations = state.options.max_conversations;
