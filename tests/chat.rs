@@ -240,10 +240,18 @@ fn whatsapp_system_and_media_lines_are_skipped_in_any_language() {
     assert!(warnings.is_empty(), "{warnings:?}");
     let android = "12/03/2024, 21:04 - Ravi: <Media omitted>\n12/03/2024, 21:05 - Ravi: <Medien ausgeschlossen>\n\
                    12/03/2024, 21:06 - Ravi: <省略多媒体>\n12/03/2024, 21:07 - Priya: This message was deleted\n\
-                   12/03/2024, 21:08 - Priya: see <this> and <that>";
+                   12/03/2024, 21:08 - Priya: see <this> and <that>\n\
+                   12/03/2024, 21:09 - Priya: Diese Nachricht wurde gelöscht\n\
+                   12/03/2024, 21:10 - Priya: Se eliminó este mensaje.\n\
+                   12/03/2024, 21:11 - Priya: 此消息已删除\n\
+                   12/03/2024, 21:12 - Priya: 삭제된 메시지입니다\n\
+                   12/03/2024, 21:13 - Priya: Данное сообщение удалено\n\
+                   12/03/2024, 21:14 - Priya: Tin nhắn này đã bị xóa\n\
+                   12/03/2024, 21:15 - Priya: ข้อความนี้ถูกลบแล้ว\n\
+                   12/03/2024, 21:16 - Priya: why was this message was deleted?";
     let conv = ok(parse_str(android, "a.txt", InputFormat::Auto)).remove(0);
     let texts: Vec<&str> = conv.messages.iter().map(|m| m.text.as_str()).collect();
-    assert_eq!(texts, ["see <this> and <that>"]);
+    assert_eq!(texts, ["see <this> and <that>", "why was this message was deleted?"]);
 }
 
 #[test]

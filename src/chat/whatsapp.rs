@@ -25,15 +25,63 @@ static KOREAN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"^(\d{{4}}\.\s?\d{{1,2}}\.\s?\d{{1,2}}\.)\s({TIME}),\s(.*)$")).expect("valid regex")
 });
 
-/// Android's English placeholders that are not in angle brackets.
-const ANDROID_PLACEHOLDERS: [&str; 3] = ["This message was deleted", "You deleted this message", "null"];
+/// Android's placeholders that are not in angle brackets: a deleted message, as the sender
+/// and as the other party see it, in the languages of the corpus (and `null`, a view-once
+/// message). Compared whole, ignoring case and a final full stop, so a message that only
+/// mentions a deletion is kept.
+const ANDROID_PLACEHOLDERS: &[&str] = &[
+    "null",
+    "this message was deleted",
+    "you deleted this message",
+    "diese nachricht wurde gelöscht",
+    "du hast diese nachricht gelöscht",
+    "se eliminó este mensaje",
+    "eliminaste este mensaje",
+    "ce message a été supprimé",
+    "vous avez supprimé ce message",
+    "questo messaggio è stato eliminato",
+    "hai eliminato questo messaggio",
+    "dit bericht is verwijderd",
+    "je hebt dit bericht verwijderd",
+    "mensagem apagada",
+    "você apagou esta mensagem",
+    "ta wiadomość została usunięta",
+    "usunięto tę wiadomość",
+    "bu mesaj silindi",
+    "bu mesajı sildiniz",
+    "данное сообщение удалено",
+    "вы удалили данное сообщение",
+    "pesan ini telah dihapus",
+    "anda menghapus pesan ini",
+    "mesej ini telah dipadam",
+    "anda memadam mesej ini",
+    "binura ang mensaheng ito",
+    "binura mo ang mensaheng ito",
+    "tin nhắn này đã bị xóa",
+    "bạn đã xóa tin nhắn này",
+    "ข้อความนี้ถูกลบแล้ว",
+    "คุณลบข้อความนี้แล้ว",
+    "تم حذف هذه الرسالة",
+    "لقد حذفت هذه الرسالة",
+    "यह मैसेज डिलीट कर दिया गया",
+    "आपने यह मैसेज डिलीट किया",
+    "此消息已删除",
+    "你删除了此消息",
+    "此訊息已刪除",
+    "你已刪除此訊息",
+    "このメッセージは削除されました",
+    "このメッセージを削除しました",
+    "삭제된 메시지입니다",
+    "메시지를 삭제했습니다",
+];
 
 /// Whether the text of an entry is a system or media line rather than something someone wrote.
 fn placeholder(body: &str) -> bool {
     let trimmed = body.trim();
+    let sentence = trimmed.trim_end_matches(['.', '。']).to_lowercase();
     body.starts_with('\u{200e}')
         || (trimmed.starts_with('<') && trimmed.ends_with('>') && !trimmed[1..trimmed.len() - 1].contains(['<', '>']))
-        || ANDROID_PLACEHOLDERS.contains(&trimmed.trim_end_matches('.'))
+        || ANDROID_PLACEHOLDERS.contains(&sentence.as_str())
 }
 
 fn clean(line: &str) -> &str {
