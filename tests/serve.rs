@@ -419,14 +419,19 @@ fn unloaded_server(options: ServeOptions) -> (TestServer, mpsc::Sender<()>) {
     (server, release)
 }
 
-/// Sends `raw` on a fresh connection and reads until the server closes it (or `within`
-/// passes); returns what came back and how long it took.
-fn raw_exchange(url: &str, raw: &[u8], within: Duration) -> (String, Duration) {
+/// Sends `raw` on a fresh connection (then closes the writing side when `then_close`) and
+/// reads until the server closes it (or `within` passes); returns what came back and how
+/// long it took.
+fn raw_exchange(url: &str, raw: &[u8], within: Duration, then_close: bool) -> (String, Duration) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     stream.set_read_timeout(Some(within)).unwrap();
     let started = Instant::now();
-    stream.write_all(raw).unwrap();
+    // Writing may fail once the server has answered and closed: the answer is what counts.
+    let _ = stream.write_all(raw);
+    if then_close {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
@@ -439,20 +444,20 @@ fn stalled_clients_time_out_and_cannot_hold_shutdown() {
     let url = server.url.clone();
     let within = Duration::from_secs(10);
     // Headers that never end: the connection is closed.
-    let (answer, took) = raw_exchange(&url, b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Le", within);
+    let (answer, took) = raw_exchange(&url, b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Le", within, false);
     assert!(took < Duration::from_secs(5), "held {took:?}: {answer}");
     // A chunked body that never ends, and a body shorter than its Content-Length: 408.
     for raw in [
         &b"POST /v1/score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"[..],
         &b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"messages\""[..],
     ] {
-        let (answer, took) = raw_exchange(&url, raw, within);
+        let (answer, took) = raw_exchange(&url, raw, within, false);
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("\"status\":408"), "{answer}");
         assert!(took < Duration::from_secs(5), "held {took:?}");
     }
     // Expect: 100-continue with a body over the limit: 413 at once, nothing read.
-    let (answer, took) = raw_exchange(&url, b"POST /v1/score HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n", within);
+    let (answer, took) = raw_exchange(&url, b"POST /v1/score HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n", within, false);
     assert!(answer.starts_with("HTTP/1.1 413") && took < Duration::from_secs(2), "{took:?}: {answer}");
 
     // A client stalled mid-headers does not keep the server from stopping.
@@ -546,4 +551,111 @@ fn clients_that_go_away_count_against_the_limit_and_their_work_is_dropped() {
     assert!(abandoned >= 1.0, "{exposition}");
     let scored = metric(&exposition, "scamstage_messages_scored_total");
     assert_eq!(scored, (long.messages.len() + (8 - refused as usize - abandoned as usize) * base.messages.len()) as f64, "{exposition}");
+}
+
+/// One server for the HTTP property tests (an API key, a 64 KiB body limit, 2 s read
+/// timeout), started on first use and kept for the whole test binary.
+fn property_server() -> &'static str {
+    static SERVER: std::sync::OnceLock<TestServer> = std::sync::OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        let options = ServeOptions {
+            max_body_bytes: 64 * 1024,
+            read_timeout: Duration::from_secs(2),
+            api_key: Some("prop".into()),
+            ..Default::default()
+        };
+        let server = TestServer::start(options, loader());
+        server.wait_ready();
+        server
+    });
+    &server.url
+}
+
+/// Bodies that look a little like requests: fragments of valid conversations and of every
+/// chat format, JSON syntax and noise.
+fn request_bodies() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let fragment = prop_oneof![
+        Just(b"{\"messages\":[{\"sender\":\"them\",\"text\":\"hi, wrong number?\"}]}".to_vec()),
+        Just(b"{\"conversations\":[".to_vec()),
+        Just(b"{\"id\":\"a\",\"messages\":[".to_vec()),
+        Just(b"{\"sender\":\"me\",\"text\":\"".to_vec()),
+        Just(b"\"threshold\":".to_vec()),
+        Just(b"\"me\":[\"them\"]".to_vec()),
+        Just(b"[12/03/24, 10:01:22] Anna: hi\n".to_vec()),
+        Just(b"Anna: send the fee to release the parcel\n".to_vec()),
+        Just("\u{200e}\u{feff}\u{202e}".as_bytes().to_vec()),
+        Just(b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[".to_vec()),
+        Just(b"1e999".to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..40),
+        "[\\[\\]{}\":,\\\\ a-z0-9\n\r]{0,40}".prop_map(String::into_bytes),
+    ];
+    proptest::collection::vec(fragment, 0..10).prop_map(|parts| parts.concat())
+}
+
+/// Raw request bytes: fragments of request lines and headers, in any order, with noise.
+fn raw_requests() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let fragment = prop_oneof![
+        Just(b"POST /v1/score HTTP/1.1\r\n".to_vec()),
+        Just(b"POST /v1/parse?format=auto&me=Anna HTTP/1.1\r\n".to_vec()),
+        Just(b"GET /health HTTP/1.1\r\n".to_vec()),
+        Just(b"GET /../../etc/passwd HTTP/1.0\r\n".to_vec()),
+        Just(b"Host: x\r\n".to_vec()),
+        Just(b"Authorization: Bearer prop\r\n".to_vec()),
+        Just(b"Content-Length: 12\r\n".to_vec()),
+        Just(b"Content-Length: 99999999999999999999\r\n".to_vec()),
+        Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
+        Just(b"Expect: 100-continue\r\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"5\r\nhello\r\n0\r\n\r\n".to_vec()),
+        Just(b"{\"messages\":[]}".to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..30),
+    ];
+    proptest::collection::vec(fragment, 0..12).prop_map(|parts| parts.concat())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 96, ..Default::default() })]
+
+    /// Any body, to either endpoint, gets a verdict or a one-line JSON refusal with a 4xx:
+    /// never a 5xx, never a dropped connection.
+    #[test]
+    fn any_body_gets_an_answer_or_a_json_refusal(body in request_bodies(), parse in proptest::prelude::any::<bool>()) {
+        let url = property_server();
+        let path = if parse { "/v1/parse" } else { "/v1/score" };
+        let answer = call_bytes(url, "POST", path, Some(&body), Some("prop"));
+        proptest::prop_assert!(answer.status == 200 || (400..500).contains(&answer.status), "{path}: {} {}", answer.status, answer.body);
+        let v = answer.json();
+        if answer.status != 200 {
+            proptest::prop_assert!(v["error"].as_str().is_some_and(|e| !e.contains('\n')), "{v}");
+        }
+    }
+
+    /// Any bytes on a connection get an HTTP answer below 500 or a closed connection, and
+    /// the server goes on serving.
+    #[test]
+    fn any_request_bytes_leave_the_server_serving(bytes in raw_requests()) {
+        let url = property_server();
+        let (answer, _) = raw_exchange(url, &bytes, Duration::from_secs(30), true);
+        for status in answer.match_indices("HTTP/1.1 ").filter_map(|(i, _)| answer.get(i + 9..i + 12)) {
+            if let Ok(code) = status.parse::<u16>() {
+                proptest::prop_assert!(code < 500, "{code} for {:?}: {answer}", String::from_utf8_lossy(&bytes));
+            }
+        }
+        proptest::prop_assert_eq!(call(url, "GET", "/health", None, None).status, 200);
+    }
+
+    /// A valid conversation sent to /v1/parse comes back unchanged.
+    #[test]
+    fn valid_conversations_round_trip_through_parse(texts in proptest::collection::vec("[a-zA-Z0-9 ,.!?'éü你好😊]{0,30}[a-zA-Z0-9éü你好😊]", 1..12), id in "[a-z][a-z0-9-]{0,12}") {
+        let messages: Vec<Value> = texts.iter().enumerate().map(|(i, t)| json!({"sender": if i % 2 == 0 { "them" } else { "me" }, "text": t.trim_start()})).collect();
+        let conv = json!({"id": id, "messages": messages});
+        let answer = call(property_server(), "POST", "/v1/parse", Some(&conv.to_string()), Some("prop"));
+        proptest::prop_assert_eq!(answer.status, 200, "{}", answer.body);
+        let back = &answer.json()["conversations"];
+        proptest::prop_assert_eq!(back.as_array().map(Vec::len), Some(1));
+        proptest::prop_assert_eq!(&back[0]["id"], &conv["id"]);
+        proptest::prop_assert_eq!(&back[0]["messages"], &conv["messages"]);
+    }
 }
