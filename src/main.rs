@@ -13,7 +13,7 @@ use scamstage::corpus;
 use scamstage::encoder::{Encoder, EncoderOptions, Precision};
 use scamstage::head::default_head_dir;
 use scamstage::model::{ModelStore, DEFAULT_MODEL};
-use scamstage::score::{score_stream, OutputFormat, CHUNK};
+use scamstage::score::{embed_stream, score_stream, OutputFormat, CHUNK};
 use scamstage::serve::ServeOptions;
 use scamstage::train::{train, TrainOptions};
 
@@ -304,38 +304,8 @@ impl Global {
 fn embed(global: &Global, inputs: &[String]) -> Result<bool> {
     let encoder = global.encoder()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut clean = true;
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let flush = |chunk: &mut Vec<chat::Conversation>, out: &mut dyn Write| -> Result<()> {
-        let texts = chat::message_texts(chunk);
-        let emb = encoder.embed(&texts)?;
-        let mut rows = emb.vectors.iter();
-        for conv in chunk.drain(..) {
-            for (index, m) in conv.messages.iter().enumerate() {
-                let line = serde_json::json!({"id": conv.id, "index": index, "sender": m.sender,
-                                              "embedding": rows.next().context("missing embedding")?});
-                writeln!(out, "{line}")?;
-            }
-        }
-        out.flush()?;
-        Ok(())
-    };
-    for item in read_inputs(global, inputs) {
-        match item {
-            Ok(conv) => {
-                chunk.push(conv);
-                if chunk.len() == CHUNK {
-                    flush(&mut chunk, &mut out)?;
-                }
-            }
-            Err(e) => {
-                clean = false;
-                eprintln!("scamstage: {e}");
-            }
-        }
-    }
-    flush(&mut chunk, &mut out)?;
-    Ok(clean)
+    let summary = embed_stream(&encoder, read_inputs(global, inputs), CHUNK, &mut out, &mut |e| eprintln!("scamstage: {e}"))?;
+    Ok(summary.errors == 0)
 }
 
 fn score(

@@ -193,3 +193,24 @@ fn a_bad_first_line_and_a_closed_pipe() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("Broken pipe"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn embed_writes_one_row_per_message_equal_to_the_encoders() {
+    // Two conversations and a bad line between them: both are embedded, the bad one named.
+    let input = "{\"id\":\"a\",\"messages\":[{\"sender\":\"them\",\"text\":\"hi, is this Anna?\"},{\"sender\":\"me\",\"text\":\"wrong number\"}]}\n\
+                 {\"id\":\"bad\"}\n\
+                 {\"id\":\"b\",\"messages\":[{\"sender\":\"them\",\"text\":\"我在做黄金交易\"}]}\n";
+    let out = scamstage(&["embed", "-"], Some(input));
+    assert_eq!(out.status.code(), Some(1), "a rejected input is a non-zero exit");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("<stdin>:2") && err.lines().count() == 1, "{err}");
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let keys: Vec<(&str, u64)> = rows.iter().map(|r| (r["id"].as_str().unwrap(), r["index"].as_u64().unwrap())).collect();
+    assert_eq!(keys, [("a", 0), ("a", 1), ("b", 0)]);
+    let expected = common::encoder().embed(&["hi, is this Anna?", "wrong number", "我在做黄金交易"]).unwrap();
+    for (row, want) in rows.iter().zip(&expected.vectors) {
+        let got: Vec<f32> = serde_json::from_value(row["embedding"].clone()).unwrap();
+        assert_eq!(got.len(), want.len());
+        assert!(got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5), "{}", row["id"]);
+    }
+}
