@@ -15,7 +15,7 @@ use scamstage::head::default_head_dir;
 use scamstage::model::{ModelStore, DEFAULT_MODEL};
 use scamstage::score::{embed_stream, score_stream, OutputFormat, CHUNK};
 use scamstage::serve::ServeOptions;
-use scamstage::train::{train, TrainOptions};
+use scamstage::train::{train_on_files, TrainOptions};
 
 /// mimalloc keeps freed pages for reuse: the encoder allocates large short-lived buffers,
 /// which glibc's allocator returns to the OS and the kernel then zeroes again on every batch.
@@ -351,18 +351,16 @@ fn score(
 }
 
 fn train_head(global: &Global, data: &[String], out_dir: &PathBuf, options: TrainOptions, cache_dir: Option<&PathBuf>) -> Result<bool> {
-    let originals = corpus::read_labelled(data, global.input_format, &mut |e| eprintln!("scamstage: {e}"))?;
-    let convs = scamstage::train::with_shapes(&originals, options.shape_share, options.seed);
     let encoder = global.encoder()?;
     let cache_dir = cache_dir.cloned().unwrap_or_else(|| std::env::temp_dir().join("scamstage-embedding-cache"));
-    let embedded = corpus::embed(&encoder, &convs, Some(&cache_dir), !global.quiet)?;
-    let description = scamstage::train::describe_data(data, &convs)?;
     let quiet = global.quiet;
-    let trained = train(&convs, &embedded, DEFAULT_MODEL, description, &options, &|line| {
+    let log = |line: &str| {
         if !quiet {
             eprintln!("{line}");
         }
-    })?;
+    };
+    let report = &mut |e: &chat::ParseError| eprintln!("scamstage: {e}");
+    let trained = train_on_files(&encoder, DEFAULT_MODEL, data, global.input_format, &options, &cache_dir, report, &log, !quiet)?;
     trained.save(out_dir)?;
     println!("{}", serde_json::to_string_pretty(&trained.card.dev_metrics)?);
     eprintln!("scamstage: wrote {}", out_dir.display());

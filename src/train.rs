@@ -454,6 +454,27 @@ pub fn train(
     Ok(Trained { weights: weights_bytes, card })
 }
 
+/// The whole `train` job on files: reads the labelled `data` (every problem reported to
+/// `on_problem`, any one an error), adds the shape variants, embeds every message through the
+/// cache in `cache_dir` and trains the head for the encoder `encoder_name`.
+pub fn train_on_files(
+    encoder: &crate::encoder::Encoder,
+    encoder_name: &str,
+    data: &[String],
+    format: crate::chat::InputFormat,
+    options: &TrainOptions,
+    cache_dir: &std::path::Path,
+    on_problem: &mut dyn FnMut(&crate::chat::ParseError),
+    log: &dyn Fn(&str),
+    progress: bool,
+) -> Result<Trained> {
+    let originals = crate::corpus::read_labelled(data, format, on_problem)?;
+    let convs = with_shapes(&originals, options.shape_share, options.seed);
+    let embedded = crate::corpus::embed(encoder, &convs, Some(cache_dir), progress)?;
+    let description = describe_data(data, &convs)?;
+    train(&convs, &embedded, encoder_name, description, options, log)
+}
+
 /// Describes training data for the card: the inputs, a sha256 over the conversations as
 /// read, and counts per language.
 pub fn describe_data(inputs: &[String], convs: &[Conversation]) -> Result<serde_json::Value> {
