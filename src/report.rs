@@ -83,6 +83,7 @@ pub fn markdown(r: &EvalReport, title: &str, context: &str) -> String {
 
 /// Charts of a report as standalone SVG documents (plotters' SVG backend).
 mod charts {
+    use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
     use plotters::prelude::*;
 
     use crate::eval::{ConversationMetrics, Estimate, SliceMetrics};
@@ -93,6 +94,16 @@ mod charts {
     const ACCENT: RGBColor = RGBColor(29, 78, 216);
     const GREY: RGBColor = RGBColor(150, 156, 168);
     const INK: RGBColor = RGBColor(22, 24, 29);
+
+    /// A tick label of a 0..1 axis: none outside 0..1 (the room left around the data), and
+    /// no "-0.0".
+    fn tick(v: &f64) -> String {
+        match *v {
+            v if !(-1e-9..=1.0 + 1e-9).contains(&v) => String::new(),
+            v if v.abs() < 1e-9 => "0.0".into(),
+            v => format!("{v:.1}"),
+        }
+    }
 
     fn render(width: u32, height: u32, draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Draw) -> String {
         let mut svg = String::new();
@@ -113,8 +124,19 @@ mod charts {
                 .margin(12)
                 .x_label_area_size(45)
                 .y_label_area_size(55)
-                .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)?;
-            chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).x_labels(6).y_labels(6).label_style(("sans-serif", 13)).draw()?;
+                // A little room outside 0..1 on both axes, so that a curve along an edge (a ROC
+                // curve up the y-axis, a PR curve down at recall 1) is not drawn over the axis line.
+                .build_cartesian_2d(-0.02f64..1.02f64, -0.02f64..1.02f64)?;
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_desc)
+                .x_labels(6)
+                .y_labels(6)
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
+                .label_style(("sans-serif", 13))
+                .draw()?;
             if diagonal {
                 chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GREY))?;
             }
@@ -154,14 +176,16 @@ mod charts {
                 .margin(12)
                 .x_label_area_size(45)
                 .y_label_area_size(55)
-                .build_cartesian_2d(0f64..1f64, 0f64..1.1f64)?;
+                // Room outside 0..1 for points at risk or rate 0 or 1, and above 1 for the counts.
+                .build_cartesian_2d(-0.02f64..1.02f64, -0.03f64..1.1f64)?;
             chart
                 .configure_mesh()
                 .x_desc("mean predicted risk in the bin")
                 .y_desc("observed scam fraction")
                 .x_labels(6)
                 .y_labels(6)
-                .y_label_formatter(&|v| if *v <= 1.0 { format!("{v:.1}") } else { String::new() })
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
                 .label_style(("sans-serif", 13))
                 .draw()?;
             chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GREY))?;
@@ -170,16 +194,58 @@ mod charts {
                 ErrorBar::new_vertical(x, lo, y, hi, ACCENT.stroke_width(1), 6)
             }))?;
             chart.draw_series(bins.iter().map(|&(x, y, _)| Circle::new((x, y), 4, ACCENT.filled())))?;
-            chart.draw_series(bins.iter().map(|&(x, y, n)| {
+            // Each count sits just above its whisker, centred on it but moved inwards where it
+            // would cross the plot's edges (a bin near risk 0 or 1), placed in pixels on the plot
+            // area so that no label reaches an axis or the frame.
+            let plot = chart.plotting_area();
+            let (xs, ys) = plot.get_pixel_range();
+            let pixels = plot.strip_coord_spec();
+            let font = ("sans-serif", 11).into_font().color(&INK);
+            for &(x, y, n) in &bins {
                 let (_, hi) = wilson(y, n);
-                Text::new(format!("n={n}"), (x - 0.035, (hi + 0.06).min(1.09)), ("sans-serif", 11).into_font().color(&INK))
-            }))?;
+                let label = format!("n={n}");
+                let (w, h) = pixels.estimate_text_size(&label, &font)?;
+                let (w, h) = (w as i32, h as i32);
+                let (px, py) = chart.backend_coord(&(x, hi));
+                let left = (px - w / 2).min(xs.end - 3 - w).max(xs.start + 4);
+                let top = (py - 4 - h).max(ys.start + 2);
+                pixels.draw(&Text::new(label, (left - xs.start, top - ys.start), font.clone()))?;
+            }
             Ok(())
         })
     }
 
+    /// `n` slots of a bar chart on a continuous axis: slot `i` spans `i..i + 1` and its key
+    /// point (its label) is its centre.
+    struct Slots(u32);
+
+    impl Ranged for Slots {
+        type FormatOption = DefaultFormatting;
+        type ValueType = f64;
+
+        fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+            limit.0 + (f64::from(limit.1 - limit.0) * v / f64::from(self.0.max(1))).round() as i32
+        }
+
+        fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+            if hint.weight().allow_light_points() {
+                Vec::new()
+            } else {
+                (0..self.0).map(|i| f64::from(i) + 0.5).collect()
+            }
+        }
+
+        fn range(&self) -> std::ops::Range<f64> {
+            0.0..f64::from(self.0)
+        }
+    }
+
     /// Bars of one estimate per slice with their 95 % interval as whiskers; labels centred
     /// under their bars, the value's name on the axis.
+    ///
+    /// The slots are [`Slots`] rather than plotters' segmented integer axis, which counts
+    /// `0..n` inclusively and so drew an empty slot after the last slice (and maps the lone
+    /// slot of a one-slice axis off the plot).
     pub fn bars(title: &str, y_desc: &str, slices: &[(String, &SliceMetrics)], metric: fn(&SliceMetrics) -> Option<&Estimate>) -> String {
         let n = slices.len().max(1) as u32;
         let width = (120 + 44 * n).clamp(420, 900);
@@ -189,32 +255,28 @@ mod charts {
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(55)
-                .build_cartesian_2d((0..n).into_segmented(), 0f64..1.05f64)?;
+                .build_cartesian_2d(Slots(n), 0f64..1.05f64)?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(n as usize)
                 .x_desc("language")
                 .y_desc(y_desc)
                 .y_labels(6)
-                .y_label_formatter(&|v| if *v <= 1.0 { format!("{v:.1}") } else { String::new() })
-                .x_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) => slices.get(*i as usize).map(|s| s.0.clone()).unwrap_or_default(),
-                    _ => String::new(),
-                })
+                .y_label_formatter(&tick)
+                .x_label_formatter(&|v| slices.get(v.floor().max(0.0) as usize).map(|s| s.0.clone()).unwrap_or_default())
                 .label_style(("sans-serif", 13))
                 .draw()?;
-            let estimates: Vec<(u32, &Estimate)> =
-                slices.iter().enumerate().filter_map(|(i, (_, m))| metric(m).map(|e| (i as u32, e))).collect();
+            let estimates: Vec<(f64, &Estimate)> =
+                slices.iter().enumerate().filter_map(|(i, (_, m))| metric(m).map(|e| (i as f64, e))).collect();
             chart.draw_series(estimates.iter().filter_map(|&(i, e)| {
                 let v = e.value?;
-                let mut bar = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), v)], ACCENT.mix(0.75).filled());
+                let mut bar = Rectangle::new([(i, 0.0), (i + 1.0, v)], ACCENT.mix(0.75).filled());
                 bar.set_margin(0, 0, 6, 6);
                 Some(bar)
             }))?;
             chart.draw_series(estimates.iter().filter_map(|&(i, e)| {
                 let [lo, hi] = e.ci95?;
-                Some(ErrorBar::new_vertical(SegmentValue::CenterOf(i), lo, e.value?, hi, INK.stroke_width(1), 8))
+                Some(ErrorBar::new_vertical(i + 0.5, lo, e.value?, hi, INK.stroke_width(1), 8))
             }))?;
             Ok(())
         })

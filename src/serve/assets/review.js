@@ -17,6 +17,7 @@
     thresholdSet: false, // whether the slider was moved from the head's threshold
     seq: 0,              // answers to older requests are dropped
     retry: null,         // what to run again once an API key is given
+    fill: null,          // while a long chat is being built: fill(i) builds it up to message i
   };
 
   class AuthNeeded extends Error {}
@@ -178,6 +179,7 @@
         showError(message, excerpt);
         // The verdict shown was on another chat: hide it rather than let it pass for this one.
         state.verdict = null;
+        state.fill = null;
         $('results').hidden = true;
       }
     } finally {
@@ -214,6 +216,16 @@
     return state.thresholdSet ? Number($('threshold').value) : state.info.threshold;
   }
 
+  /** User Timing marks of the latest scoring, for the browser's performance panel and the
+   *  page's test: `scamstage:request`; `:response` once the answer is read; `:rendered` once
+   *  the verdict, timeline and first messages are in the DOM; `:painted` a frame later;
+   *  `:complete` once every message is. */
+  const MARKS = ['request', 'response', 'rendered', 'painted', 'complete'].map((m) => `scamstage:${m}`);
+  function mark(i) {
+    if (i === 0) MARKS.forEach((m) => performance.clearMarks(m));
+    performance.mark(MARKS[i]);
+  }
+
   async function rescore(first) {
     const conv = state.convs[state.current];
     const params = new URLSearchParams();
@@ -223,10 +235,14 @@
     status(`Scoring ${conv.messages.length} messages…`);
     $('results').setAttribute('aria-busy', 'true');
     try {
+      mark(0);
       const verdict = await api(`/v1/score?${params}`, JSON.stringify(conv), 'application/json');
       if (seq !== state.seq) return;
+      mark(1);
       state.verdict = verdict;
-      render(conv, verdict);
+      render(conv, verdict, () => { if (seq === state.seq) mark(4); });
+      mark(2);
+      requestAnimationFrame(() => setTimeout(() => { if (seq === state.seq) mark(3); }));
       status(`Reviewed ${conv.messages.length} messages of ${conv.id}.`);
       if (first) $('verdict-h').focus();
     } finally {
@@ -258,6 +274,7 @@
   // ---- rendering ----------------------------------------------------------------------
 
   function jump(index) {
+    if (state.fill) state.fill(index);
     const target = $(`msg-${index}`);
     if (!target) return;
     target.scrollIntoView({ block: 'center' });
@@ -327,14 +344,19 @@
     return el('div', { class: 'probs' }, ...rows);
   }
 
-  function renderChat(conv, v) {
+  /** Messages built with the verdict; the rest of a long chat (up to the server's 2,000) follow
+   *  in slices of `SLICE`, one task each, so that the verdict shows at once and the page keeps
+   *  answering input while the chat is built: laying out every message of a long chat in one
+   *  task blocked the page for most of a second. */
+  const FIRST = 60;
+  const SLICE = 120;
+
+  function renderChat(conv, v, done) {
     const evidence = new Map(v.evidence.map((e) => [e.index, e]));
     const users = new Set((state.senders[state.current] || []).filter((s) => s.user).map((s) => s.name));
     const isUser = (sender) => (state.me ? norm(sender) === norm(state.me) : users.has(sender));
-    const list = $('chat');
-    list.lang = conv.lang || '';
-    const frag = document.createDocumentFragment();
-    conv.messages.forEach((m, i) => {
+    const message = (i) => {
+      const m = conv.messages[i];
       const s = v.messages[i];
       const ev = evidence.get(i);
       const user = isUser(m.sender);
@@ -342,7 +364,7 @@
       details.addEventListener('toggle', () => {
         if (details.open && details.childElementCount === 1) details.append(probabilities(s.probs, s.stage));
       });
-      const li = el('li', {
+      return el('li', {
         id: `msg-${i}`, class: `msg ${user ? 'user' : 'them'}${ev ? ' evidence' : ''}`, tabindex: '-1',
         tint: tint(s.stage), 'data-stage': s.stage, 'aria-label': `message ${i}, ${user ? 'user' : 'other party'}, stage ${human(s.stage)}${ev ? ', evidence' : ''}`,
       },
@@ -357,16 +379,40 @@
         ev ? el('span', { class: 'mark ev', text: `★ evidence: ${human(ev.stage)} ${ev.score.toFixed(2)}` }) : null,
         v.first_flag === i ? el('span', { class: 'mark flag', text: '⚑ first flagged here' }) : null),
       details);
-      frag.append(li);
-    });
-    list.replaceChildren(frag);
+    };
+    const list = $('chat');
+    list.lang = conv.lang || '';
+    const total = conv.messages.length;
+    let next = 0;
+    /** Appends the messages up to index `last` as one fragment. */
+    const append = (last) => {
+      const frag = document.createDocumentFragment();
+      const end = Math.min(total, last + 1);
+      for (; next < end; next++) frag.append(message(next));
+      list.append(frag);
+      if (next < total) return;
+      state.fill = null;
+      list.removeAttribute('aria-busy');
+      done();
+    };
+    // A newer render supersedes this one: its pending slices stop.
+    const fill = (last) => { if (state.fill === fill && next < total) append(last); };
+    const more = () => {
+      fill(next + SLICE - 1);
+      if (state.fill === fill) setTimeout(more);
+    };
+    state.fill = fill;
+    list.replaceChildren();
+    list.setAttribute('aria-busy', 'true');
+    append(Math.min(FIRST, total) - 1);
+    if (state.fill === fill) setTimeout(more);
   }
 
-  function render(conv, v) {
+  function render(conv, v, done) {
     $('results').hidden = false;
     renderVerdict(conv, v);
     renderTimeline(v);
-    renderChat(conv, v);
+    renderChat(conv, v, done);
   }
 
   // ---- wiring -------------------------------------------------------------------------
