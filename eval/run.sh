@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the committed evaluation of the default model:
-#   eval/authored-test/   the held-out authored test split (rounds 1-3, 20 languages), as turns:
+#   eval/authored-test/   the held-out authored test split (rounds 1-4, 20 languages), as turns:
 #                         metrics.json + report.md (predictions.jsonl and report.html too, not committed)
 #   eval/real/            leave-one-corpus-out on every real corpus of ../shared/datasets and the
 #                         authored test split in three shapes (eval/real/run.sh)

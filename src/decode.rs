@@ -63,6 +63,17 @@ impl Transitions {
         Self { start: log_norm(&start), trans: counts.iter().map(|r| log_norm(r)).collect() }
     }
 
+    /// These scores with every allowed move's log-probability multiplied by `weight`: below 1,
+    /// the messages' own stage probabilities count for more against staying in a stage.
+    /// Forbidden moves stay forbidden.
+    pub fn weighted(&self, weight: f32) -> Self {
+        let scale = |x: f32| if x <= FORBIDDEN { x } else { x * weight };
+        Self {
+            start: self.start.iter().map(|&x| scale(x)).collect(),
+            trans: self.trans.iter().map(|row| row.iter().map(|&x| scale(x)).collect()).collect(),
+        }
+    }
+
     /// The most likely stage sequence given per-message log-probabilities.
     pub fn viterbi(&self, log_probs: &[Vec<f32>]) -> Vec<Stage> {
         let Some(first) = log_probs.first() else { return Vec::new() };
@@ -120,6 +131,25 @@ mod tests {
         }
         assert_eq!(path.last(), Some(&Extraction));
         assert_eq!(path[2], Rapport, "a lone contact inside rapport is smoothed away: {path:?}");
+    }
+
+    #[test]
+    fn a_lighter_weight_lets_one_confident_message_move_on_and_keeps_moves_forbidden() {
+        // Long pitches that rarely end in extraction make the move expensive.
+        let mut gold = vec![Pitch; 40];
+        gold.push(Extraction);
+        let t = Transitions::estimate([&gold[..]], 0.5);
+        let mut probs = one_hot(&[Pitch, Pitch, Pitch], 0.95);
+        probs.push(one_hot(&[Extraction], 0.66).remove(0));
+        assert_eq!(t.viterbi(&probs).last(), Some(&Pitch));
+        let light = t.weighted(0.25);
+        assert_eq!(light.viterbi(&probs).last(), Some(&Extraction));
+        for from in Stage::ALL {
+            for to in Stage::ALL {
+                assert_eq!(allowed(from, to), light.trans[from.index()][to.index()] > FORBIDDEN, "{from:?} → {to:?}");
+            }
+        }
+        assert_eq!(t.weighted(1.0), t);
     }
 
     #[test]

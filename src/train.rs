@@ -26,7 +26,7 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Passes over the training split.
     pub epochs: usize,
-    /// AdamW learning rate.
+    /// AdamW learning rate of the first epoch, cosine-decayed to 5 % of it by the last.
     pub learning_rate: f64,
     /// AdamW weight decay.
     pub weight_decay: f64,
@@ -381,6 +381,7 @@ pub fn train(
     let mut best: Option<(f64, usize, Vec<u8>)> = None;
     let mut order: Vec<&Example> = train.clone();
     for epoch in 1..=options.epochs {
+        opt.set_learning_rate(cosine_rate(options.learning_rate, epoch, options.epochs));
         let mut total = 0.0;
         for chunk in length_bucketed_batches(&mut order, options.batch_size, &mut rng) {
             let b = make_batch(chunk, &weights, config.features(), &device)?;
@@ -430,10 +431,27 @@ pub fn train(
         FprLimit { members: real, max_fpr: options.max_real_fpr },
     ];
     let threshold = choose_threshold(&risks, &gold, &limits);
-    let card = HeadCard { calibration, threshold, ..provisional };
-    let verdicts: Vec<_> = dev.iter().zip(&probs).map(|(e, p)| verdict(e.conv, &e.roles, p, &card, threshold)).collect();
-    let decoded: Vec<Vec<Stage>> = verdicts.iter().map(|v| v.messages.iter().map(|m| m.stage).collect()).collect();
-    let (stage_macro_f1, by_lang) = stage_f1(&dev, &decoded);
+
+    // Weigh the transition scores against the messages' stage probabilities: the weight
+    // (1 first, so ties keep the estimated scores) that decodes the dev split best.
+    let decode = |card: &HeadCard| {
+        let verdicts: Vec<_> = dev.iter().zip(&probs).map(|(e, p)| verdict(e.conv, &e.roles, p, card, threshold)).collect();
+        let decoded: Vec<Vec<Stage>> = verdicts.iter().map(|v| v.messages.iter().map(|m| m.stage).collect()).collect();
+        let (f1, by_lang) = stage_f1(&dev, &decoded);
+        (f1, by_lang, verdicts)
+    };
+    let estimated = provisional.transitions.clone();
+    let mut card = HeadCard { calibration, threshold, ..provisional };
+    let (mut transition_weight, mut decoded) = (1.0, decode(&card));
+    for weight in TRANSITION_WEIGHTS {
+        let candidate = HeadCard { transitions: estimated.weighted(weight), ..card.clone() };
+        let result = decode(&candidate);
+        log(&format!("transition weight {weight}: dev stage macro-F1 {:.4} (weight {transition_weight}: {:.4})", result.0, decoded.0));
+        if result.0 > decoded.0 {
+            (transition_weight, decoded, card) = (weight, result, candidate);
+        }
+    }
+    let (stage_macro_f1, by_lang, verdicts) = decoded;
     let bin = binary_metrics(&gold, &verdicts.iter().map(|v| v.scam).collect::<Vec<_>>());
     let dev_metrics = DevMetrics {
         stage_macro_f1,
@@ -446,12 +464,24 @@ pub fn train(
     let training = serde_json::json!({
         "options": options,
         "best_epoch": best_epoch,
+        "transition_weight": transition_weight,
         "train_conversations": train.len(),
         "train_messages": train.iter().map(|e| e.stages.len()).sum::<usize>(),
         "data": data_description,
     });
     let card = HeadCard { training, dev_metrics: serde_json::to_value(&dev_metrics)?, ..card };
     Ok(Trained { weights: weights_bytes, card })
+}
+
+/// Transition weights tried after training, besides 1 (see [`Transitions::weighted`]).
+const TRANSITION_WEIGHTS: [f32; 4] = [0.75, 0.5, 0.35, 0.25];
+
+/// The learning rate of `epoch` (1-based) of `epochs`: cosine decay from `peak` to 5 % of it,
+/// so that the last epochs settle rather than jump between dev optima.
+fn cosine_rate(peak: f64, epoch: usize, epochs: usize) -> f64 {
+    let progress = if epochs > 1 { (epoch - 1) as f64 / (epochs - 1) as f64 } else { 0.0 };
+    let floor = 0.05 * peak;
+    floor + (peak - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 
 /// The whole `train` job on files: reads the labelled `data` (every problem reported to
@@ -494,4 +524,17 @@ pub fn describe_data(inputs: &[String], convs: &[Conversation]) -> Result<serde_
         "messages": convs.iter().map(|c| c.messages.len()).sum::<usize>(),
         "by_lang": langs.into_iter().map(|(l, (c, m))| (l, serde_json::json!({"conversations": c, "messages": m}))).collect::<serde_json::Map<_, _>>(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cosine_rate;
+
+    #[test]
+    fn the_learning_rate_decays_from_its_peak_to_five_percent() {
+        let rates: Vec<f64> = (1..=24).map(|e| cosine_rate(3e-3, e, 24)).collect();
+        assert!((rates[0] - 3e-3).abs() < 1e-12 && (rates[23] - 1.5e-4).abs() < 1e-12, "{rates:?}");
+        assert!(rates.windows(2).all(|w| w[1] < w[0]), "{rates:?}");
+        assert_eq!(cosine_rate(3e-3, 1, 1), 3e-3);
+    }
 }

@@ -3,7 +3,7 @@
 #   eval/real/<corpus>/        every real corpus of ../shared/datasets, scored by a head that never
 #                              saw it (scamstage loco: 3 folds, each trained for 16 epochs on the authored corpus and
 #                              the other folds' corpora)
-#   eval/real/authored-<shape> the held-out authored test split (rounds 1-3) scored by the default head
+#   eval/real/authored-<shape> the held-out authored test split (rounds 1-4) scored by the default head
 #                              as turns, pasted as one `Name: text` block, and flattened
 #   eval/real/README.md        the summary tables (eval/real/summary.py)
 # Usage: eval/real/run.sh      (SCAMSTAGE_BIN overrides the binary, e.g. target/release/scamstage)

@@ -70,7 +70,7 @@ def main(d, baseline=None):
     print("|---|---|---|---|---|---|---|")
     for r in [r for r in loco if r["lang"] != "all"]:
         print(f"| {r['corpus']} | {r['lang']} | {r['scams']} | {r['benign']} | {auc(r)} | {fmt(r['benign_flagged'])} | {fmt(r['recall'])} |")
-    print("\n## Authored test split (rounds 1-3, 20 languages), default head, three shapes\n")
+    print("\n## Authored test split (rounds 1-4, 20 languages), default head, three shapes\n")
     print("| shape | conversations | ROC-AUC [95 % CI] | benign flagged | scams flagged | stage macro-F1 |")
     print("|---|---|---|---|---|---|")
     per_lang = {}
