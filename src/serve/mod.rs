@@ -380,7 +380,7 @@ impl FromRequest<Arc<AppState>> for TimedBody {
         let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let waits = headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let limit = options.max_body_bytes;
-        if declared.is_some_and(|n| n > limit as u64) && (waits || declared > Some((limit + LINGER_BYTES) as u64)) {
+        if declared.is_some_and(|n| n > limit as u64) && (waits || declared > Some(limit.saturating_add(LINGER_BYTES) as u64)) {
             return Err(too_large());
         }
         match tokio::time::timeout(options.read_timeout, receive(request.into_body(), limit)).await {
