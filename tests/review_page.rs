@@ -223,6 +223,29 @@ fn submit_file(tab: &Tab, path: &Path) {
     tab.find_element("#review-button").unwrap().click().unwrap();
 }
 
+/// A browser test's setup: the one-browser lock, a fresh server and Chromium on its page.
+struct ReviewPage {
+    tab: std::sync::Arc<Tab>,
+    _browser: Browser,
+    server: Server,
+    _one_browser: std::sync::MutexGuard<'static, ()>,
+}
+
+impl ReviewPage {
+    /// `None` (after saying so) where no Chromium can run and SCAMSTAGE_SKIP_BROWSER is set.
+    fn open() -> Option<Self> {
+        let Some(chrome) = chromium() else {
+            eprintln!("SCAMSTAGE_SKIP_BROWSER is set and no Chromium found: the browser test did not run");
+            return None;
+        };
+        let one_browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        common::model_files();
+        let server = Server::start();
+        let (browser, tab) = open_page(chrome, &server);
+        Some(Self { tab, _browser: browser, server, _one_browser: one_browser })
+    }
+}
+
 /// Chromium on the page of `server`, with a tab at the given window size.
 fn open_page(chrome: PathBuf, server: &Server) -> (Browser, std::sync::Arc<Tab>) {
     let browser = Browser::new(LaunchOptions {
@@ -251,14 +274,8 @@ fn paste_and_submit(tab: &Tab, text: &str) {
 
 #[test]
 fn reviews_every_example_an_arabic_paste_and_a_malformed_chat_in_chromium() {
-    let Some(chrome) = chromium() else {
-        eprintln!("SCAMSTAGE_SKIP_BROWSER is set and no Chromium found: the browser test did not run");
-        return;
-    };
-    let _one_browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    common::model_files();
-    let server = Server::start();
-    let (_browser, tab) = open_page(chrome, &server);
+    let Some(page) = ReviewPage::open() else { return };
+    let tab = &page.tab;
     let t = default_threshold();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
 
@@ -531,14 +548,8 @@ fn span(marks: &Value, from: &str, to: &str) -> f64 {
 /// longest tasks) are printed and saved as `target/<profile>/review-page/long-chat-timings.json`.
 #[test]
 fn a_2000_message_chat_renders_and_stays_interactive() {
-    let Some(chrome) = chromium() else {
-        eprintln!("SCAMSTAGE_SKIP_BROWSER is set and no Chromium found: the browser test did not run");
-        return;
-    };
-    let _one_browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    common::model_files();
-    let server = Server::start();
-    let (_browser, tab) = open_page(chrome, &server);
+    let Some(page) = ReviewPage::open() else { return };
+    let (server, tab) = (&page.server, &page.tab);
     tab.evaluate(
         "window.longTasks = []; new PerformanceObserver((list) => { for (const e of list.getEntries()) \
          window.longTasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask' })",
