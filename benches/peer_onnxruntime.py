@@ -24,12 +24,12 @@ import collections
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
+from peer_timing import time_runs, write_embeddings
 
 HEADS, HIDDEN, OPSET = 12, 384, 17
 
@@ -155,17 +155,9 @@ def main():
                 out[i] = v
         return out
 
-    embed_all()  # warm-up
-    runs = []
-    for _ in range(a.runs):
-        t = time.perf_counter()
-        vectors = embed_all()
-        runs.append(time.perf_counter() - t)
-    m = statistics.median(runs)
+    runs, m, vectors = time_runs(embed_all, a.runs)
     if a.embeddings:
-        with open(a.embeddings, "w") as f:
-            for v in vectors:
-                f.write(json.dumps([round(float(x), 6) for x in v]) + "\n")
+        write_embeddings(a.embeddings, vectors)
     print(json.dumps({
         "peer": f"ONNX Runtime {ort.__version__} int8 (quantize_dynamic, per-channel QInt8), BERT-optimised ONNX",
         "threads": a.threads, "batch": a.batch, "messages": len(texts), "tokens": tokens,

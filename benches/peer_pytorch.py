@@ -11,10 +11,10 @@ Run by hand in a virtualenv (not part of the tests):
 """
 import argparse
 import json
-import statistics
 import time
 
 import torch
+from peer_timing import time_runs, write_embeddings
 from transformers import BertModel, PreTrainedTokenizerFast
 
 
@@ -52,17 +52,9 @@ def main():
                     out[i] = v
         return out
 
-    embed_all()  # warm-up
-    runs = []
-    for _ in range(a.runs):
-        t = time.perf_counter()
-        vectors = embed_all()
-        runs.append(time.perf_counter() - t)
-    m = statistics.median(runs)
+    runs, m, vectors = time_runs(embed_all, a.runs)
     if a.embeddings:
-        with open(a.embeddings, "w") as f:
-            for v in vectors:
-                f.write(json.dumps([round(x, 6) for x in v.tolist()]) + "\n")
+        write_embeddings(a.embeddings, [v.tolist() for v in vectors])
     print(json.dumps({
         "peer": f"PyTorch {torch.__version__} f32, transformers BertModel",
         "threads": a.threads, "batch": a.batch, "messages": len(texts), "tokens": tokens,
