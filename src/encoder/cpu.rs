@@ -12,6 +12,8 @@
 //! Every function here falls back to plain Rust where AVX-512 is missing; [`Int8Linear::new`]
 //! returns `None` where VNNI is missing, and the caller keeps the f32 layer.
 
+use std::mem::MaybeUninit;
+
 use candle_core::{CpuStorage, Device, Result, Storage, Tensor};
 use rayon::prelude::*;
 
@@ -96,49 +98,124 @@ vectorised!(gelu_slice(xs: &mut [f32]) {
 /// vectorise reductions it may not reorder.
 const LANES: usize = 16;
 
-/// Dot product with independent partial sums, so it vectorises.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; LANES];
-    let mut chunks = a.chunks_exact(LANES).zip(b.chunks_exact(LANES));
-    for (x, y) in chunks.by_ref() {
-        for i in 0..LANES {
-            lanes[i] += x[i] * y[i];
-        }
+/// Queries the attention kernel handles together: each key or value row it loads feeds
+/// this many of them.
+const QUERY_TILE: usize = 4;
+/// Keys per score tile and dimensions per context tile of the attention kernel (two
+/// vectors of [`LANES`]): with [`QUERY_TILE`] queries, eight independent accumulators.
+const KEY_TILE: usize = 2 * LANES;
+
+/// `scores[t][s] = Σ_{j<dim} queries[t·q_stride + j] · keys[j·len + s]` for the
+/// [`QUERY_TILE`] queries `t` and every key `s` (keys stored by column; `len` is a
+/// multiple of [`KEY_TILE`]).
+fn score_tile(queries: &[f32], q_stride: usize, keys: &[f32], dim: usize, len: usize, scores: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512::supported() {
+        // SAFETY: the CPU has AVX-512 F; the kernel checks the slices' lengths.
+        return unsafe { avx512::score_tile(queries, q_stride, keys, dim, len, scores) };
     }
-    let tail = a.len() - a.len() % LANES;
-    let rest: f32 = a[tail..].iter().zip(&b[tail..]).map(|(x, y)| x * y).sum();
-    lanes.iter().sum::<f32>() + rest
+    score_tile_plain(queries, q_stride, keys, dim, len, scores)
 }
 
-vectorised!(attend(qkv: &[f32], len: usize, hidden: usize, heads: usize, out: &mut [f32]) {
+/// [`score_tile`] in plain Rust.
+fn score_tile_plain(queries: &[f32], q_stride: usize, keys: &[f32], dim: usize, len: usize, scores: &mut [f32]) {
+    for (t, row) in scores.chunks_exact_mut(len).take(QUERY_TILE).enumerate() {
+        row.fill(0.0);
+        for (x, key_row) in queries[t * q_stride..][..dim].iter().zip(keys.chunks_exact(len)) {
+            for (score, k) in row.iter_mut().zip(key_row) {
+                *score += x * k;
+            }
+        }
+    }
+}
+
+/// `context[t][c] = Σ_{s<len} probs[t·p_stride + s] · values[s·v_stride + c]` for the
+/// [`QUERY_TILE`] rows `t` and the `width` columns `c` (a multiple of [`KEY_TILE`]).
+fn context_tile(probs: &[f32], p_stride: usize, values: &[f32], v_stride: usize, len: usize, width: usize, context: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512::supported() {
+        // SAFETY: the CPU has AVX-512 F; the kernel checks the slices' lengths.
+        return unsafe { avx512::context_tile(probs, p_stride, values, v_stride, len, width, context) };
+    }
+    context_tile_plain(probs, p_stride, values, v_stride, len, width, context)
+}
+
+/// [`context_tile`] in plain Rust.
+fn context_tile_plain(probs: &[f32], p_stride: usize, values: &[f32], v_stride: usize, len: usize, width: usize, context: &mut [f32]) {
+    for (t, row) in context.chunks_exact_mut(width).take(QUERY_TILE).enumerate() {
+        row.fill(0.0);
+        for (s, p) in probs[t * p_stride..][..len].iter().enumerate() {
+            for (c, v) in row.iter_mut().zip(&values[s * v_stride..][..width]) {
+                *c += p * v;
+            }
+        }
+    }
+}
+
+vectorised!(softmax_rows(scores: &mut [f32], stride: usize, len: usize, inv: &mut [f32]) {
+    // Softmax over the first `len` entries of each row, unnormalised: the entries past `len`
+    // become 0 and `inv` gets 1 / the row's sum.
+    for (row, inv) in scores.chunks_exact_mut(stride).zip(inv.iter_mut()) {
+        let mut lanes = [f32::NEG_INFINITY; LANES];
+        for chunk in row[..len - len % LANES].chunks_exact(LANES) {
+            for i in 0..LANES {
+                lanes[i] = lanes[i].max(chunk[i]);
+            }
+        }
+        let max = row[len - len % LANES..len].iter().fold(lanes.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)), |m, &x| m.max(x));
+        for x in row[..len.next_multiple_of(LANES)].iter_mut() {
+            *x = exp(*x - max);
+        }
+        row[len..].fill(0.0);
+        let mut sums = [0f32; LANES];
+        for chunk in row.chunks_exact(LANES) {
+            for i in 0..LANES {
+                sums[i] += chunk[i];
+            }
+        }
+        *inv = 1.0 / sums.iter().sum::<f32>();
+    }
+});
+
+/// Attention of every head over one sequence's `len` real tokens: `qkv` `[len.., 3 ×
+/// hidden]` (queries already scaled), `out` `[len.., hidden]`, rows past `len` untouched.
+fn attend(qkv: &[f32], len: usize, hidden: usize, heads: usize, out: &mut [f32]) {
     let (width, dim) = (3 * hidden, hidden / heads);
-    let mut scores = vec![0f32; len];
+    // Keys are padded to whole tiles and each value row has room for a whole tile past
+    // the last head, so the kernels run on full vectors (padding adds zeros to the sums,
+    // columns past a head's own are computed and dropped). The query rows are padded to
+    // whole tiles too; their results are dropped.
+    let (padded_len, tile_width) = (len.next_multiple_of(KEY_TILE), dim.next_multiple_of(KEY_TILE));
+    let v_stride = hidden + tile_width;
+    let mut q = vec![0f32; len.next_multiple_of(QUERY_TILE) * hidden];
+    let mut v = vec![0f32; len * v_stride];
+    for (t, row) in qkv.chunks_exact(width).take(len).enumerate() {
+        q[t * hidden..][..hidden].copy_from_slice(&row[..hidden]);
+        v[t * v_stride..][..hidden].copy_from_slice(&row[2 * hidden..]);
+    }
+    let mut keys = vec![0f32; dim * padded_len];
+    let mut scores = vec![0f32; QUERY_TILE * padded_len];
+    let mut context = vec![0f32; QUERY_TILE * tile_width];
+    let mut inv = [0f32; QUERY_TILE];
     for head in 0..heads {
-        let (q_at, k_at, v_at) = (head * dim, hidden + head * dim, 2 * hidden + head * dim);
-        for t in 0..len {
-            let q = &qkv[t * width + q_at..][..dim];
-            let mut max = f32::NEG_INFINITY;
-            for (s, score) in scores.iter_mut().enumerate() {
-                *score = dot(q, &qkv[s * width + k_at..][..dim]);
-                max = max.max(*score);
+        for (t, row) in qkv.chunks_exact(width).take(len).enumerate() {
+            for (j, &k) in row[hidden + head * dim..][..dim].iter().enumerate() {
+                keys[j * padded_len + t] = k;
             }
-            let mut sum = 0.0;
-            for score in scores.iter_mut() {
-                *score = exp(*score - max);
-                sum += *score;
-            }
-            let context = &mut out[t * hidden + head * dim..][..dim];
-            let inv = 1.0 / sum;
-            for (s, &p) in scores.iter().enumerate() {
-                let p = p * inv;
-                for (c, v) in context.iter_mut().zip(&qkv[s * width + v_at..][..dim]) {
-                    *c += p * v;
+        }
+        for (tile, queries) in q.chunks_exact(QUERY_TILE * hidden).enumerate() {
+            score_tile(&queries[head * dim..], hidden, &keys, dim, padded_len, &mut scores);
+            softmax_rows(&mut scores, padded_len, len, &mut inv);
+            context_tile(&scores, padded_len, &v[head * dim..], v_stride, len, tile_width, &mut context);
+            let rows = out[tile * QUERY_TILE * hidden..len * hidden].chunks_exact_mut(hidden);
+            for ((o, c), inv) in rows.zip(context.chunks_exact(tile_width)).zip(inv) {
+                for (o, c) in o[head * dim..][..dim].iter_mut().zip(c) {
+                    *o = c * inv;
                 }
             }
         }
     }
-});
+}
 
 vectorised!(quantise_rows(input: &[f32], k: usize, quantised: &mut [u8], scales: &mut [f32]) {
     for ((x, q), s) in input.chunks_exact(k).zip(quantised.chunks_exact_mut(k)).zip(scales.iter_mut()) {
@@ -276,7 +353,8 @@ impl Int8Linear {
         let m = x.elem_count() / k.max(1);
         dims.push(self.out_features);
         let n = self.out_features;
-        let mut out = vec![0f32; m * n];
+        // Not zeroed first: the kernel writes every element.
+        let mut out: Vec<f32> = Vec::with_capacity(m * n);
         let residual = match (epilogue, residual) {
             (Epilogue::Residual, Some(r)) if r.elem_count() == m * n => Some(r),
             (Epilogue::Residual, Some(r)) => candle_core::bail!("residual {:?} does not fit the output {dims:?}", r.shape()),
@@ -284,12 +362,12 @@ impl Int8Linear {
             _ => None,
         };
         let mut run = |xs: &[f32], residual: Option<&[f32]>| {
-            out.par_chunks_mut(TASK_M * n).enumerate().for_each(|(task, out)| {
+            out.spare_capacity_mut()[..m * n].par_chunks_mut(TASK_M * n).enumerate().for_each(|(task, out)| {
                 let rows = out.len() / n;
                 let start = task * TASK_M;
                 let input = &xs[start * k..(start + rows) * k];
                 let residual = residual.map(|r| &r[start * n..(start + rows) * n]);
-                self.rows(input, rows, out, residual);
+                let out = self.rows(input, rows, out, residual);
                 if epilogue == Epilogue::Gelu {
                     gelu_slice(out);
                 }
@@ -300,11 +378,14 @@ impl Int8Linear {
             Some(r) => with_values(r, |r| run(xs, Some(r))),
             None => Ok(run(xs, None)),
         })??;
+        // SAFETY: `rows` initialised all m × n elements.
+        unsafe { out.set_len(m * n) };
         Tensor::from_vec(out, dims, &Device::Cpu)
     }
 
-    /// Quantises `rows` rows of `input` and writes their outputs (plus `residual`).
-    fn rows(&self, input: &[f32], rows: usize, out: &mut [f32], residual: Option<&[f32]>) {
+    /// Quantises `rows` rows of `input` and writes their outputs (plus `residual`) into
+    /// every element of `out`, which it returns initialised.
+    fn rows<'a>(&self, input: &[f32], rows: usize, out: &'a mut [MaybeUninit<f32>], residual: Option<&[f32]>) -> &'a mut [f32] {
         let k = self.in_features;
         let mut quantised = vec![0u8; rows * k];
         let mut row_scales = vec![0f32; rows];
@@ -313,7 +394,9 @@ impl Int8Linear {
         // SAFETY: `new` only builds an Int8Linear where the CPU has AVX-512 F/BW/VNNI, and the
         // slices have the lengths the kernel indexes: rows × in, rows × out.
         unsafe {
-            vnni::matmul(self, &quantised, &row_scales, rows, out, residual)
+            vnni::matmul(self, &quantised, &row_scales, rows, out.as_mut_ptr().cast(), residual);
+            // SAFETY: the kernel wrote every one of the rows × out elements.
+            &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32])
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -331,13 +414,17 @@ mod vnni {
 
     /// All output blocks for `rows` quantised rows.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub(super) unsafe fn matmul(l: &Int8Linear, x: &[u8], row_scales: &[f32], rows: usize, out: &mut [f32], residual: Option<&[f32]>) {
+    pub(super) unsafe fn matmul(l: &Int8Linear, x: &[u8], row_scales: &[f32], rows: usize, out: *mut f32, residual: Option<&[f32]>) {
         let n = l.out_features;
         for block in 0..n / BLOCK_N {
             let mut r = 0;
             while r + TILE_M <= rows {
                 tile::<TILE_M>(l, x, row_scales, r, block, out, residual);
                 r += TILE_M;
+            }
+            while r + 4 <= rows {
+                tile::<4>(l, x, row_scales, r, block, out, residual);
+                r += 4;
             }
             while r < rows {
                 tile::<1>(l, x, row_scales, r, block, out, residual);
@@ -355,7 +442,7 @@ mod vnni {
         row_scales: &[f32],
         row: usize,
         block: usize,
-        out: &mut [f32],
+        out: *mut f32,
         residual: Option<&[f32]>,
     ) {
         let (k, n) = (l.in_features, l.out_features);
@@ -385,7 +472,73 @@ mod vnni {
                 if let Some(res) = residual {
                     v = _mm512_add_ps(v, _mm512_loadu_ps(res.as_ptr().add(at)));
                 }
-                _mm512_storeu_ps(out.as_mut_ptr().add(at), v);
+                _mm512_storeu_ps(out.add(at), v);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{KEY_TILE, LANES, QUERY_TILE};
+
+    pub(super) fn supported() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+
+    /// [`super::score_tile`]: per key tile, eight accumulators (4 queries × 2 vectors).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn score_tile(queries: &[f32], q_stride: usize, keys: &[f32], dim: usize, len: usize, scores: &mut [f32]) {
+        assert!(
+            queries.len() >= (QUERY_TILE - 1) * q_stride + dim && keys.len() >= dim * len && scores.len() >= QUERY_TILE * len && len % KEY_TILE == 0,
+            "score tile: slices too short"
+        );
+        let (q, k, out) = (queries.as_ptr(), keys.as_ptr(), scores.as_mut_ptr());
+        for at in (0..len).step_by(KEY_TILE) {
+            let mut acc = [[_mm512_setzero_ps(); 2]; QUERY_TILE];
+            for j in 0..dim {
+                let k0 = _mm512_loadu_ps(k.add(j * len + at));
+                let k1 = _mm512_loadu_ps(k.add(j * len + at + LANES));
+                for (t, acc) in acc.iter_mut().enumerate() {
+                    let x = _mm512_set1_ps(*q.add(t * q_stride + j));
+                    acc[0] = _mm512_fmadd_ps(x, k0, acc[0]);
+                    acc[1] = _mm512_fmadd_ps(x, k1, acc[1]);
+                }
+            }
+            for (t, acc) in acc.iter().enumerate() {
+                _mm512_storeu_ps(out.add(t * len + at), acc[0]);
+                _mm512_storeu_ps(out.add(t * len + at + LANES), acc[1]);
+            }
+        }
+    }
+
+    /// [`super::context_tile`]: per column tile, eight accumulators (4 queries × 2 vectors).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn context_tile(probs: &[f32], p_stride: usize, values: &[f32], v_stride: usize, len: usize, width: usize, context: &mut [f32]) {
+        assert!(
+            probs.len() >= (QUERY_TILE - 1) * p_stride + len
+                && (len == 0 || values.len() >= (len - 1) * v_stride + width)
+                && context.len() >= QUERY_TILE * width
+                && width % KEY_TILE == 0,
+            "context tile: slices too short"
+        );
+        let (p, v, out) = (probs.as_ptr(), values.as_ptr(), context.as_mut_ptr());
+        for at in (0..width).step_by(KEY_TILE) {
+            let mut acc = [[_mm512_setzero_ps(); 2]; QUERY_TILE];
+            for s in 0..len {
+                let v0 = _mm512_loadu_ps(v.add(s * v_stride + at));
+                let v1 = _mm512_loadu_ps(v.add(s * v_stride + at + LANES));
+                for (t, acc) in acc.iter_mut().enumerate() {
+                    let x = _mm512_set1_ps(*p.add(t * p_stride + s));
+                    acc[0] = _mm512_fmadd_ps(x, v0, acc[0]);
+                    acc[1] = _mm512_fmadd_ps(x, v1, acc[1]);
+                }
+            }
+            for (t, acc) in acc.iter().enumerate() {
+                _mm512_storeu_ps(out.add(t * width + at), acc[0]);
+                _mm512_storeu_ps(out.add(t * width + at + LANES), acc[1]);
             }
         }
     }
@@ -458,5 +611,22 @@ mod tests {
         close(&layer.forward(&x, Epilogue::Residual, Some(&r))?, &(&exact + &r)?)?;
         close(&layer.forward(&x, Epilogue::Gelu, None)?, &exact.gelu_erf()?)?;
         Ok(())
+    }
+
+
+    #[test]
+    fn attention_tiles_agree_with_their_plain_versions() {
+        // Strides and lengths as one head of a 3-head, 20-wide sequence of 45 tokens.
+        let (dim, len, stride) = (20, 64, 60);
+        let values: Vec<f32> = (0..4 * stride * len).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+        let keys = &values[..dim * len];
+        let (mut vector, mut plain) = (vec![0f32; QUERY_TILE * len], vec![0f32; QUERY_TILE * len]);
+        score_tile(&values[5..], stride, keys, dim, len, &mut vector);
+        score_tile_plain(&values[5..], stride, keys, dim, len, &mut plain);
+        assert!(vector.iter().zip(&plain).all(|(a, b)| (a - b).abs() < 1e-4), "scores differ");
+        let (mut vector, mut plain) = (vec![0f32; QUERY_TILE * KEY_TILE], vec![0f32; QUERY_TILE * KEY_TILE]);
+        context_tile(&values, len, &values[7..], stride, 45, KEY_TILE, &mut vector);
+        context_tile_plain(&values, len, &values[7..], stride, 45, KEY_TILE, &mut plain);
+        assert!(vector.iter().zip(&plain).all(|(a, b)| (a - b).abs() < 1e-4), "contexts differ");
     }
 }
