@@ -105,48 +105,26 @@ const QUERY_TILE: usize = 4;
 /// vectors of [`LANES`]): with [`QUERY_TILE`] queries, eight independent accumulators.
 const KEY_TILE: usize = 2 * LANES;
 
-/// `scores[t][s] = Σ_{j<dim} queries[t·q_stride + j] · keys[j·len + s]` for the
-/// [`QUERY_TILE`] queries `t` and every key `s` (keys stored by column; `len` is a
-/// multiple of [`KEY_TILE`]).
-fn score_tile(queries: &[f32], q_stride: usize, keys: &[f32], dim: usize, len: usize, scores: &mut [f32]) {
+/// `out[t][c] = Σ_{i<inner} a[t·a_stride + i] · b[i·b_stride + c]` for the [`QUERY_TILE`]
+/// rows `t` of `a` and the `width` columns `c` of `b` (a multiple of [`KEY_TILE`]); `out` is
+/// `[QUERY_TILE][width]`. Attention's two products: query rows by the keys stored as columns
+/// (scores), and probability rows by the value rows (context).
+fn tile_product(a: &[f32], a_stride: usize, b: &[f32], b_stride: usize, inner: usize, width: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if avx512::supported() {
         // SAFETY: the CPU has AVX-512 F; the kernel checks the slices' lengths.
-        return unsafe { avx512::score_tile(queries, q_stride, keys, dim, len, scores) };
+        return unsafe { avx512::tile_product(a, a_stride, b, b_stride, inner, width, out) };
     }
-    score_tile_plain(queries, q_stride, keys, dim, len, scores)
+    tile_product_plain(a, a_stride, b, b_stride, inner, width, out)
 }
 
-/// [`score_tile`] in plain Rust.
-fn score_tile_plain(queries: &[f32], q_stride: usize, keys: &[f32], dim: usize, len: usize, scores: &mut [f32]) {
-    for (t, row) in scores.chunks_exact_mut(len).take(QUERY_TILE).enumerate() {
+/// [`tile_product`] in plain Rust.
+fn tile_product_plain(a: &[f32], a_stride: usize, b: &[f32], b_stride: usize, inner: usize, width: usize, out: &mut [f32]) {
+    for (t, row) in out.chunks_exact_mut(width).take(QUERY_TILE).enumerate() {
         row.fill(0.0);
-        for (x, key_row) in queries[t * q_stride..][..dim].iter().zip(keys.chunks_exact(len)) {
-            for (score, k) in row.iter_mut().zip(key_row) {
-                *score += x * k;
-            }
-        }
-    }
-}
-
-/// `context[t][c] = Σ_{s<len} probs[t·p_stride + s] · values[s·v_stride + c]` for the
-/// [`QUERY_TILE`] rows `t` and the `width` columns `c` (a multiple of [`KEY_TILE`]).
-fn context_tile(probs: &[f32], p_stride: usize, values: &[f32], v_stride: usize, len: usize, width: usize, context: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if avx512::supported() {
-        // SAFETY: the CPU has AVX-512 F; the kernel checks the slices' lengths.
-        return unsafe { avx512::context_tile(probs, p_stride, values, v_stride, len, width, context) };
-    }
-    context_tile_plain(probs, p_stride, values, v_stride, len, width, context)
-}
-
-/// [`context_tile`] in plain Rust.
-fn context_tile_plain(probs: &[f32], p_stride: usize, values: &[f32], v_stride: usize, len: usize, width: usize, context: &mut [f32]) {
-    for (t, row) in context.chunks_exact_mut(width).take(QUERY_TILE).enumerate() {
-        row.fill(0.0);
-        for (s, p) in probs[t * p_stride..][..len].iter().enumerate() {
-            for (c, v) in row.iter_mut().zip(&values[s * v_stride..][..width]) {
-                *c += p * v;
+        for (i, x) in a[t * a_stride..][..inner].iter().enumerate() {
+            for (o, y) in row.iter_mut().zip(&b[i * b_stride..][..width]) {
+                *o += x * y;
             }
         }
     }
@@ -204,9 +182,9 @@ fn attend(qkv: &[f32], len: usize, hidden: usize, heads: usize, out: &mut [f32])
             }
         }
         for (tile, queries) in q.chunks_exact(QUERY_TILE * hidden).enumerate() {
-            score_tile(&queries[head * dim..], hidden, &keys, dim, padded_len, &mut scores);
+            tile_product(&queries[head * dim..], hidden, &keys, padded_len, dim, padded_len, &mut scores);
             softmax_rows(&mut scores, padded_len, len, &mut inv);
-            context_tile(&scores, padded_len, &v[head * dim..], v_stride, len, tile_width, &mut context);
+            tile_product(&scores, padded_len, &v[head * dim..], v_stride, len, tile_width, &mut context);
             let rows = out[tile * QUERY_TILE * hidden..len * hidden].chunks_exact_mut(hidden);
             for ((o, c), inv) in rows.zip(context.chunks_exact(tile_width)).zip(inv) {
                 for (o, c) in o[head * dim..][..dim].iter_mut().zip(c) {
@@ -488,57 +466,31 @@ mod avx512 {
         std::arch::is_x86_feature_detected!("avx512f")
     }
 
-    /// [`super::score_tile`]: per key tile, eight accumulators (4 queries × 2 vectors).
+    /// [`super::tile_product`]: per 32 columns, eight accumulators (4 rows × 2 vectors).
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn score_tile(queries: &[f32], q_stride: usize, keys: &[f32], dim: usize, len: usize, scores: &mut [f32]) {
+    pub(super) unsafe fn tile_product(a: &[f32], a_stride: usize, b: &[f32], b_stride: usize, inner: usize, width: usize, out: &mut [f32]) {
         assert!(
-            queries.len() >= (QUERY_TILE - 1) * q_stride + dim && keys.len() >= dim * len && scores.len() >= QUERY_TILE * len && len % KEY_TILE == 0,
-            "score tile: slices too short"
-        );
-        let (q, k, out) = (queries.as_ptr(), keys.as_ptr(), scores.as_mut_ptr());
-        for at in (0..len).step_by(KEY_TILE) {
-            let mut acc = [[_mm512_setzero_ps(); 2]; QUERY_TILE];
-            for j in 0..dim {
-                let k0 = _mm512_loadu_ps(k.add(j * len + at));
-                let k1 = _mm512_loadu_ps(k.add(j * len + at + LANES));
-                for (t, acc) in acc.iter_mut().enumerate() {
-                    let x = _mm512_set1_ps(*q.add(t * q_stride + j));
-                    acc[0] = _mm512_fmadd_ps(x, k0, acc[0]);
-                    acc[1] = _mm512_fmadd_ps(x, k1, acc[1]);
-                }
-            }
-            for (t, acc) in acc.iter().enumerate() {
-                _mm512_storeu_ps(out.add(t * len + at), acc[0]);
-                _mm512_storeu_ps(out.add(t * len + at + LANES), acc[1]);
-            }
-        }
-    }
-
-    /// [`super::context_tile`]: per column tile, eight accumulators (4 queries × 2 vectors).
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn context_tile(probs: &[f32], p_stride: usize, values: &[f32], v_stride: usize, len: usize, width: usize, context: &mut [f32]) {
-        assert!(
-            probs.len() >= (QUERY_TILE - 1) * p_stride + len
-                && (len == 0 || values.len() >= (len - 1) * v_stride + width)
-                && context.len() >= QUERY_TILE * width
+            a.len() >= (QUERY_TILE - 1) * a_stride + inner
+                && (inner == 0 || b.len() >= (inner - 1) * b_stride + width)
+                && out.len() >= QUERY_TILE * width
                 && width % KEY_TILE == 0,
-            "context tile: slices too short"
+            "tile product: slices too short"
         );
-        let (p, v, out) = (probs.as_ptr(), values.as_ptr(), context.as_mut_ptr());
+        let (a, b, o) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
         for at in (0..width).step_by(KEY_TILE) {
             let mut acc = [[_mm512_setzero_ps(); 2]; QUERY_TILE];
-            for s in 0..len {
-                let v0 = _mm512_loadu_ps(v.add(s * v_stride + at));
-                let v1 = _mm512_loadu_ps(v.add(s * v_stride + at + LANES));
+            for i in 0..inner {
+                let b0 = _mm512_loadu_ps(b.add(i * b_stride + at));
+                let b1 = _mm512_loadu_ps(b.add(i * b_stride + at + LANES));
                 for (t, acc) in acc.iter_mut().enumerate() {
-                    let x = _mm512_set1_ps(*p.add(t * p_stride + s));
-                    acc[0] = _mm512_fmadd_ps(x, v0, acc[0]);
-                    acc[1] = _mm512_fmadd_ps(x, v1, acc[1]);
+                    let x = _mm512_set1_ps(*a.add(t * a_stride + i));
+                    acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
+                    acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
                 }
             }
             for (t, acc) in acc.iter().enumerate() {
-                _mm512_storeu_ps(out.add(t * width + at), acc[0]);
-                _mm512_storeu_ps(out.add(t * width + at + LANES), acc[1]);
+                _mm512_storeu_ps(o.add(t * width + at), acc[0]);
+                _mm512_storeu_ps(o.add(t * width + at + LANES), acc[1]);
             }
         }
     }
@@ -615,18 +567,16 @@ mod tests {
 
 
     #[test]
-    fn attention_tiles_agree_with_their_plain_versions() {
-        // Strides and lengths as one head of a 3-head, 20-wide sequence of 45 tokens.
-        let (dim, len, stride) = (20, 64, 60);
-        let values: Vec<f32> = (0..4 * stride * len).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
-        let keys = &values[..dim * len];
-        let (mut vector, mut plain) = (vec![0f32; QUERY_TILE * len], vec![0f32; QUERY_TILE * len]);
-        score_tile(&values[5..], stride, keys, dim, len, &mut vector);
-        score_tile_plain(&values[5..], stride, keys, dim, len, &mut plain);
-        assert!(vector.iter().zip(&plain).all(|(a, b)| (a - b).abs() < 1e-4), "scores differ");
-        let (mut vector, mut plain) = (vec![0f32; QUERY_TILE * KEY_TILE], vec![0f32; QUERY_TILE * KEY_TILE]);
-        context_tile(&values, len, &values[7..], stride, 45, KEY_TILE, &mut vector);
-        context_tile_plain(&values, len, &values[7..], stride, 45, KEY_TILE, &mut plain);
-        assert!(vector.iter().zip(&plain).all(|(a, b)| (a - b).abs() < 1e-4), "contexts differ");
+    fn the_tile_product_agrees_with_its_plain_version() {
+        // Strides and sizes as one head's scores (20 dimensions, 64 keys) and context (45
+        // keys, 32 columns) of a 3-head, 20-wide sequence.
+        let stride = 60;
+        let values: Vec<f32> = (0..4 * stride * 64).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+        for (a, a_stride, b, b_stride, inner, width) in [(&values[5..], stride, &values[..20 * 64], 64, 20, 64), (&values[..], 64, &values[7..], stride, 45, KEY_TILE)] {
+            let (mut vector, mut plain) = (vec![0f32; QUERY_TILE * width], vec![0f32; QUERY_TILE * width]);
+            tile_product(a, a_stride, b, b_stride, inner, width, &mut vector);
+            tile_product_plain(a, a_stride, b, b_stride, inner, width, &mut plain);
+            assert!(vector.iter().zip(&plain).all(|(x, y)| (x - y).abs() < 1e-4), "inner {inner}, width {width}: products differ");
+        }
     }
 }
