@@ -133,7 +133,7 @@ fn gold_furthest(c: &Conversation) -> Option<Stage> {
     if c.messages.iter().any(|m| m.stage.is_none()) {
         return None;
     }
-    c.messages.iter().filter_map(|m| m.stage).filter(|s| s.is_scam()).last().or(Some(Stage::None))
+    c.messages.iter().filter_map(|m| m.stage).rfind(|s| s.is_scam()).or(Some(Stage::None))
 }
 
 fn curve_points(scores: &[f32], gold: &[bool]) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {

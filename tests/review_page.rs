@@ -281,29 +281,29 @@ fn reviews_every_example_an_arabic_paste_and_a_malformed_chat_in_chromium() {
 
     // The page is public; parsing asks for the key once, then keeps it for the tab.
     let whatsapp = examples.join("en-whatsapp-wrong-number.txt");
-    submit_file(&tab, &whatsapp);
+    submit_file(tab, &whatsapp);
     tab.wait_for_element("#key-form:not([hidden]) #api-key").unwrap().focus().unwrap();
     tab.type_str(KEY).unwrap().press_key("Enter").unwrap();
     let conv = first_conversation(&whatsapp);
-    wait_for(&tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), "WhatsApp example");
-    screenshot(&tab, "whatsapp-desktop", 1280, false);
-    screenshot(&tab, "whatsapp-desktop-full", 1280, true);
-    screenshot(&tab, "whatsapp-phone", 390, false);
+    wait_for(tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), "WhatsApp example");
+    screenshot(tab, "whatsapp-desktop", 1280, false);
+    screenshot(tab, "whatsapp-desktop-full", 1280, true);
+    screenshot(tab, "whatsapp-phone", 390, false);
 
     // A timeline segment jumps to (and focuses) its first message.
-    let last = eval(&tab, "JSON.stringify(document.querySelector('#timeline a:last-child').dataset.first)");
+    let last = eval(tab, "JSON.stringify(document.querySelector('#timeline a:last-child').dataset.first)");
     tab.find_element("#timeline a:last-child").unwrap().click().unwrap();
-    let focused = eval(&tab, "JSON.stringify(document.activeElement.id)");
+    let focused = eval(tab, "JSON.stringify(document.activeElement.id)");
     assert_eq!(focused, json!(format!("msg-{}", last.as_str().unwrap())));
     // A message's probabilities open on demand, one row per stage.
     tab.find_element("#msg-0 summary").unwrap().click().unwrap();
-    let rows = eval(&tab, "JSON.stringify(document.querySelectorAll('#msg-0 .probs .v').length)");
+    let rows = eval(tab, "JSON.stringify(document.querySelectorAll('#msg-0 .probs .v').length)");
     assert_eq!(rows, json!(scamstage::taxonomy::Stage::ALL.len()));
 
     // The threshold slider and the `me` choice re-score in place.
     tab.find_element("#threshold").unwrap().focus().unwrap();
     tab.press_key("End").unwrap();
-    wait_for(&tab, &expected(&offline(&conv, Some(1.0), None), 1.0, &user_side(&conv, None)), "threshold 1.00");
+    wait_for(tab, &expected(&offline(&conv, Some(1.0), None), 1.0, &user_side(&conv, None)), "threshold 1.00");
     tab.find_element("#threshold").unwrap().focus().unwrap();
     tab.press_key("Home").unwrap();
     let other = conv.messages[0].sender.clone();
@@ -312,46 +312,46 @@ fn reviews_every_example_an_arabic_paste_and_a_malformed_chat_in_chromium() {
         false,
     )
     .unwrap();
-    wait_for(&tab, &expected(&offline(&conv, Some(0.0), Some(&other)), 0.0, &user_side(&conv, Some(&other))), "me = first sender");
+    wait_for(tab, &expected(&offline(&conv, Some(0.0), Some(&other)), 0.0, &user_side(&conv, Some(&other))), "me = first sender");
 
     // Every example file.
     let mut files: Vec<PathBuf> = std::fs::read_dir(&examples).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     for path in &files {
         let conv = first_conversation(path);
-        submit_file(&tab, path);
-        wait_for(&tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), &path.display().to_string());
+        submit_file(tab, path);
+        wait_for(tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), &path.display().to_string());
         let name = path.file_stem().unwrap().to_str().unwrap();
         if name.starts_with("th-") || name.starts_with("zh-") {
-            screenshot(&tab, &format!("{name}-desktop"), 1280, false);
-            screenshot(&tab, &format!("{name}-phone"), 390, false);
+            screenshot(tab, &format!("{name}-desktop"), 1280, false);
+            screenshot(tab, &format!("{name}-phone"), 390, false);
         }
     }
 
     // The WhatsApp export pasted as text, as it comes out of the phone (the README's screenshot).
     let text = std::fs::read_to_string(&whatsapp).unwrap();
     let conv = chat::parse_str(&text, "pasted", InputFormat::Auto).remove(0).unwrap();
-    paste_and_submit(&tab, &text);
-    wait_for(&tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), "pasted WhatsApp export");
-    screenshot(&tab, "whatsapp-pasted-desktop", 1280, false);
-    screenshot(&tab, "whatsapp-pasted-phone", 390, false);
+    paste_and_submit(tab, &text);
+    wait_for(tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), "pasted WhatsApp export");
+    screenshot(tab, "whatsapp-pasted-desktop", 1280, false);
+    screenshot(tab, "whatsapp-pasted-phone", 390, false);
 
     // An Arabic chat pasted as text renders right to left.
     let arabic = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/authored/ar/test.jsonl")).unwrap();
     let arabic = arabic.lines().next().unwrap();
     let conv = chat::parse_str(arabic, "pasted", InputFormat::Auto).remove(0).unwrap();
-    paste_and_submit(&tab, arabic);
-    wait_for(&tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), "pasted Arabic chat");
-    let rtl = eval(&tab, "JSON.stringify([...document.querySelectorAll('#chat .text')].every((p) => p.matches(':dir(rtl)')))");
+    paste_and_submit(tab, arabic);
+    wait_for(tab, &expected(&offline(&conv, None, None), t, &user_side(&conv, None)), "pasted Arabic chat");
+    let rtl = eval(tab, "JSON.stringify([...document.querySelectorAll('#chat .text')].every((p) => p.matches(':dir(rtl)')))");
     assert_eq!(rtl, json!(true), "Arabic messages are laid out right to left");
-    screenshot(&tab, "arabic-desktop", 1280, false);
-    screenshot(&tab, "arabic-phone", 390, false);
+    screenshot(tab, "arabic-desktop", 1280, false);
+    screenshot(tab, "arabic-phone", 390, false);
 
     // A malformed chat: the error names the line and field, next to the input.
-    paste_and_submit(&tab, "{\"id\": \"a\", \"messages\": [{\"sender\": \"them\", \"text\": \"hi\"}]}\n{\"id\": \"b\", \"messages\": [{\"sender\": \"them\", \"text\": \" \"}]}\n");
+    paste_and_submit(tab, "{\"id\": \"a\", \"messages\": [{\"sender\": \"them\", \"text\": \"hi\"}]}\n{\"id\": \"b\", \"messages\": [{\"sender\": \"them\", \"text\": \" \"}]}\n");
     let deadline = Instant::now() + WAIT;
     let error = loop {
-        let facts = eval(&tab, FACTS);
+        let facts = eval(tab, FACTS);
         if let Some(e) = facts["error"].as_str() {
             break e.to_string();
         }
@@ -359,12 +359,12 @@ fn reviews_every_example_an_arabic_paste_and_a_malformed_chat_in_chromium() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(error.contains("line 2") && error.contains("messages[0].text") && error.contains("empty message text"), "{error}");
-    let invalid = eval(&tab, "JSON.stringify(document.getElementById('chat-text').getAttribute('aria-invalid'))");
+    let invalid = eval(tab, "JSON.stringify(document.getElementById('chat-text').getAttribute('aria-invalid'))");
     assert_eq!(invalid, json!("true"));
     // The Arabic chat's verdict is gone: it would pass for a verdict on the malformed one.
-    let facts = eval(&tab, FACTS);
+    let facts = eval(tab, FACTS);
     assert_eq!(facts["heading"], json!(null), "{facts:#}");
-    screenshot(&tab, "error-desktop", 1280, false);
+    screenshot(tab, "error-desktop", 1280, false);
     eprintln!("screenshots in {}", shot_dir().display());
 }
 
@@ -563,19 +563,19 @@ fn a_2000_message_chat_renders_and_stays_interactive() {
     let (score, t) = (offline(&conv, None, None), default_threshold());
     let epoch_ms = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
     let (started, pasting) = (Instant::now(), epoch_ms());
-    clipboard_paste(&tab, &server, &text);
+    clipboard_paste(tab, server, &text);
     let pasted = epoch_ms();
     tab.find_element("#review-button").unwrap().click().unwrap();
     let submitted = epoch_ms();
-    wait_for(&tab, &expected(&score, t, &user_side(&conv, None)), "2,000-message chat");
+    wait_for(tab, &expected(&score, t, &user_side(&conv, None)), "2,000-message chat");
     let paste_to_verdict = started.elapsed();
-    let first = timings(&tab);
-    let origin = eval(&tab, "JSON.stringify(performance.timeOrigin)").as_f64().unwrap();
-    screenshot(&tab, "long-chat-desktop", 1280, false);
-    screenshot(&tab, "long-chat-phone", 390, false);
+    let first = timings(tab);
+    let origin = eval(tab, "JSON.stringify(performance.timeOrigin)").as_f64().unwrap();
+    screenshot(tab, "long-chat-desktop", 1280, false);
+    screenshot(tab, "long-chat-phone", 390, false);
 
     // The last timeline segment jumps to (and focuses) its message at the far end of the chat.
-    let jump = eval(&tab, JUMP);
+    let jump = eval(tab, JUMP);
     assert_eq!(jump["focused"], json!(format!("msg-{}", jump["first"].as_str().unwrap())), "{jump}");
     assert_eq!(jump["visible"], json!(true), "{jump}");
 
@@ -583,20 +583,20 @@ fn a_2000_message_chat_renders_and_stays_interactive() {
     // answers: a message's probabilities open.
     tab.find_element("#threshold").unwrap().focus().unwrap();
     tab.press_key("End").unwrap();
-    let busy = eval(&tab, "JSON.stringify(document.getElementById('results').getAttribute('aria-busy'))");
+    let busy = eval(tab, "JSON.stringify(document.getElementById('results').getAttribute('aria-busy'))");
     let last = conv.messages.len() - 1;
     tab.find_element(&format!("#msg-{last} summary")).unwrap().click().unwrap();
-    let rows = eval(&tab, &format!("JSON.stringify(document.querySelectorAll('#msg-{last} .probs .v').length)"));
-    let still_busy = eval(&tab, "JSON.stringify(document.getElementById('results').getAttribute('aria-busy'))");
+    let rows = eval(tab, &format!("JSON.stringify(document.querySelectorAll('#msg-{last} .probs .v').length)"));
+    let still_busy = eval(tab, "JSON.stringify(document.getElementById('results').getAttribute('aria-busy'))");
     assert_eq!(rows, json!(scamstage::taxonomy::Stage::ALL.len()));
     // As soon as the new verdict shows, and most likely while the chat is still being built, a
     // jump to the last segment still reaches its message.
     let deadline = Instant::now() + WAIT;
-    while !eval(&tab, MARKS)["rendered"].is_number() {
+    while !eval(tab, MARKS)["rendered"].is_number() {
         assert!(Instant::now() < deadline, "the re-score never rendered");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let early_jump = eval(&tab, JUMP);
+    let early_jump = eval(tab, JUMP);
     assert_eq!(early_jump["focused"], json!(format!("msg-{}", early_jump["first"].as_str().unwrap())), "{early_jump}");
     assert_eq!(early_jump["visible"], json!(true), "{early_jump}");
     let mut want = expected(&score, 1.0, &user_side(&conv, None));
@@ -604,8 +604,8 @@ fn a_2000_message_chat_renders_and_stays_interactive() {
     for k in ["scam_type", "stage", "first_flag", "evidence"] {
         want.as_object_mut().unwrap().remove(k);
     }
-    wait_for(&tab, &want, "2,000-message chat at threshold 1.00");
-    let second = timings(&tab);
+    wait_for(tab, &want, "2,000-message chat at threshold 1.00");
+    let second = timings(tab);
 
     let times = |marks: &Value| {
         json!({

@@ -217,7 +217,7 @@ pub fn decode_utf8(bytes: Vec<u8>, source_name: &str, first_line: usize) -> Resu
 fn decode_utf16(bytes: &[u8], source_name: &str) -> Result<String, ParseError> {
     let little = bytes.starts_with(b"\xFF\xFE");
     let body = &bytes[2..];
-    if body.len() % 2 != 0 {
+    if !body.len().is_multiple_of(2) {
         return Err(ParseError::new(source_name, None, None, "invalid UTF-16: odd number of bytes"));
     }
     let units = body.chunks_exact(2).map(|p| if little { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) });

@@ -166,7 +166,7 @@ impl Bert {
     pub fn load(config_json: &str, weights: &Path, gguf: Option<&Path>, device: &Device, precision: Precision) -> Result<Self> {
         let c: Config = serde_json::from_str(config_json).context("parsing the BERT config")?;
         anyhow::ensure!(
-            c.hidden_size > 0 && c.num_attention_heads > 0 && c.hidden_size % c.num_attention_heads == 0,
+            c.hidden_size > 0 && c.num_attention_heads > 0 && c.hidden_size.is_multiple_of(c.num_attention_heads),
             "config: hidden_size {} is not a positive multiple of num_attention_heads {}",
             c.hidden_size,
             c.num_attention_heads

@@ -354,7 +354,10 @@ impl Int8Linear {
         // The residual is read in place, not copied.
         with_values(x, |xs| match residual {
             Some(r) => with_values(r, |r| run(xs, Some(r))),
-            None => Ok(run(xs, None)),
+            None => {
+                run(xs, None);
+                Ok(())
+            }
         })??;
         // SAFETY: `rows` initialised all m × n elements.
         unsafe { out.set_len(m * n) };
@@ -473,7 +476,7 @@ mod avx512 {
             a.len() >= (QUERY_TILE - 1) * a_stride + inner
                 && (inner == 0 || b.len() >= (inner - 1) * b_stride + width)
                 && out.len() >= QUERY_TILE * width
-                && width % KEY_TILE == 0,
+                && width.is_multiple_of(KEY_TILE),
             "tile product: slices too short"
         );
         let (a, b, o) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());

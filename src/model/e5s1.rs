@@ -150,7 +150,7 @@ impl<'a> E5s1Image<'a> {
             eps: c.f32("eps")?,
         };
         let qk = c.count("quant block")?;
-        if qk != 32 || header.heads == 0 || header.hidden % header.heads != 0 {
+        if qk != 32 || header.heads == 0 || !header.hidden.is_multiple_of(header.heads) {
             return Err(E5s1Error::Invalid(format!(
                 "header (block {qk}, hidden {}, heads {})",
                 header.hidden, header.heads
@@ -215,7 +215,7 @@ impl<'a> E5s1Image<'a> {
             c.u64("tensor bytes")?;
             let len = match dtype {
                 E5s1DType::F32 => elements * 4,
-                E5s1DType::Q4_0 if elements % 32 == 0 => q4_0_bytes(elements),
+                E5s1DType::Q4_0 if elements.is_multiple_of(32) => q4_0_bytes(elements),
                 E5s1DType::Q4_0 => {
                     return Err(E5s1Error::Invalid(format!("element count of tensor {name}")))
                 }
