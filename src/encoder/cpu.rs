@@ -5,7 +5,9 @@
 //!   `vpdpbusd` — exact i32 accumulation, four times the multiply-adds per instruction of
 //!   f32 FMA — with bias, residual and GELU applied while the results are stored.
 //! - [`attention`]: self-attention of each sequence over its real tokens only, so padding
-//!   costs nothing and a text's embedding does not depend on its batch.
+//!   costs nothing and a text's embedding does not depend on its batch; its scores and
+//!   context are tiled products (4 queries × 32 keys or value columns per step) with fused
+//!   multiply-adds.
 //! - [`gelu`]: the exact-erf GELU. Both use a polynomial `exp` the compiler vectorises
 //!   (libm's scalar `erff`/`expf` took a quarter of the encoder's time).
 //!
