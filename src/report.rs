@@ -117,26 +117,34 @@ mod charts {
         }
     }
 
+    /// A 440 × 380 chart of two 0..1 quantities over `x` × `y` (a little wider than 0..1),
+    /// its axes described and ticked with [`tick`].
+    fn unit_chart<'a, 'b>(
+        area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+        title: &str,
+        (x_desc, y_desc): (&str, &str),
+        (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
+    ) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>, Box<dyn std::error::Error>> {
+        let mut chart =
+            ChartBuilder::on(area).caption(title, ("sans-serif", 16)).margin(12).x_label_area_size(45).y_label_area_size(55).build_cartesian_2d(x, y)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .label_style(("sans-serif", 13))
+            .draw()?;
+        Ok(chart)
+    }
+
     fn curve(title: &str, x_desc: &str, y_desc: &str, points: &[[f64; 2]], diagonal: bool) -> String {
         render(440, 380, |area| {
-            let mut chart = ChartBuilder::on(area)
-                .caption(title, ("sans-serif", 16))
-                .margin(12)
-                .x_label_area_size(45)
-                .y_label_area_size(55)
-                // A little room outside 0..1 on both axes, so that a curve along an edge (a ROC
-                // curve up the y-axis, a PR curve down at recall 1) is not drawn over the axis line.
-                .build_cartesian_2d(-0.02f64..1.02f64, -0.02f64..1.02f64)?;
-            chart
-                .configure_mesh()
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .x_labels(6)
-                .y_labels(6)
-                .x_label_formatter(&tick)
-                .y_label_formatter(&tick)
-                .label_style(("sans-serif", 13))
-                .draw()?;
+            // A little room outside 0..1 on both axes, so that a curve along an edge (a ROC
+            // curve up the y-axis, a PR curve down at recall 1) is not drawn over the axis line.
+            let mut chart = unit_chart(area, title, (x_desc, y_desc), (-0.02..1.02, -0.02..1.02))?;
             if diagonal {
                 chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GREY))?;
             }
@@ -171,23 +179,13 @@ mod charts {
         let bins: Vec<(f64, f64, usize)> =
             d.reliability.iter().filter_map(|b| Some((b.mean_predicted?, b.observed?, b.count))).filter(|b| b.2 > 0).collect();
         render(440, 380, |area| {
-            let mut chart = ChartBuilder::on(area)
-                .caption("Reliability (risk vs observed scam rate)", ("sans-serif", 16))
-                .margin(12)
-                .x_label_area_size(45)
-                .y_label_area_size(55)
-                // Room outside 0..1 for points at risk or rate 0 or 1, and above 1 for the counts.
-                .build_cartesian_2d(-0.02f64..1.02f64, -0.03f64..1.1f64)?;
-            chart
-                .configure_mesh()
-                .x_desc("mean predicted risk in the bin")
-                .y_desc("observed scam fraction")
-                .x_labels(6)
-                .y_labels(6)
-                .x_label_formatter(&tick)
-                .y_label_formatter(&tick)
-                .label_style(("sans-serif", 13))
-                .draw()?;
+            // Room outside 0..1 for points at risk or rate 0 or 1, and above 1 for the counts.
+            let mut chart = unit_chart(
+                area,
+                "Reliability (risk vs observed scam rate)",
+                ("mean predicted risk in the bin", "observed scam fraction"),
+                (-0.02..1.02, -0.03..1.1),
+            )?;
             chart.draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GREY))?;
             chart.draw_series(bins.iter().map(|&(x, y, n)| {
                 let (lo, hi) = wilson(y, n);
